@@ -1,0 +1,43 @@
+# Everything installs into .venv; nothing else on the machine is needed but python3.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export TF_CPP_MIN_LOG_LEVEL := 3
+export KERAS_BACKEND ?= tensorflow
+
+.PHONY: demo test lint format docs bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(VENV)/.installed $@
+
+demo: $(VENV)/.installed
+	$(PY) recipes/airline_look_back.py --quick
+
+test: $(VENV)/.installed-test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest
+
+format: $(VENV)/.installed-test
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+docs: $(VENV)/.installed
+	$(PY) -m keras_lstm_patterns docs docs/img
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/windows.py
+	$(PY) benchmarks/rollout.py
+	$(PY) benchmarks/stateful_fit.py
+
+clean:
+	rm -rf $(VENV) results

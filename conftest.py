@@ -1,0 +1,6 @@
+"""Quiet TensorFlow before anything imports it (tests and doctests alike)."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")

@@ -1,0 +1,248 @@
+import itertools
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keras_lstm_patterns import windows
+
+
+def create_dataset(dataset, look_back=1):
+    """The classic tutorial's loop, kept as the reference."""
+    data_x, data_y = [], []
+    for i in range(len(dataset) - look_back - 1):
+        data_x.append(dataset[i : (i + look_back), 0])
+        data_y.append(dataset[i + look_back, 0])
+    return np.array(data_x), np.array(data_y)
+
+
+def reference_look_back(series, look_back, horizon, stride):
+    xs, ys = [], []
+    i = 0
+    while i + look_back + horizon <= len(series):
+        xs.append(series[i : i + look_back])
+        ys.append(series[i + look_back : i + look_back + horizon])
+        i += stride
+    return np.array(xs), np.array(ys)
+
+
+@pytest.mark.parametrize("features", [1, 3], ids=["univariate", "multivariate"])
+@pytest.mark.parametrize(
+    ("look", "horizon", "stride"),
+    [(1, 1, 1), (3, 1, 1), (3, 4, 1), (5, 2, 3), (19, 1, 1)],
+    ids=["lb1", "lb3", "h4", "stride3", "full"],
+)
+def test_look_back_matches_loop(features, look, horizon, stride):
+    rng = np.random.default_rng(0)
+    series = rng.normal(size=(20, features))
+    x, y = windows.look_back(series, look, horizon=horizon, stride=stride)
+    rx, ry = reference_look_back(series, look, horizon, stride)
+    np.testing.assert_array_equal(x, rx)
+    np.testing.assert_array_equal(y, ry[:, 0] if horizon == 1 else ry)
+    assert len(x) == (20 - look - horizon) // stride + 1
+    assert np.shares_memory(x, series) and np.shares_memory(y, series)
+    assert not x.flags.writeable and not y.flags.writeable
+
+
+def test_look_back_has_one_more_window_than_tutorial():
+    series = np.arange(144.0)[:, None]
+    tx, ty = create_dataset(series, 3)
+    x, y = windows.look_back(series, 3)
+    assert len(x) == len(tx) + 1
+    np.testing.assert_array_equal(x[:-1, :, 0], tx)
+    np.testing.assert_array_equal(y[:-1, 0], ty)
+
+
+def test_one_d_series_gets_feature_axis():
+    x, y = windows.look_back(np.arange(6.0), 2)
+    assert x.shape == (4, 2, 1) and y.shape == (4, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(2, 60),
+    features=st.integers(1, 3),
+    data=st.data(),
+)
+def test_look_back_counts_property(n, features, data):
+    horizon = data.draw(st.integers(1, n - 1))
+    look = data.draw(st.integers(1, n - horizon))
+    stride = data.draw(st.integers(1, 5))
+    series = np.arange(n * features, dtype=float).reshape(n, features)
+    x, y = windows.look_back(series, look, horizon=horizon, stride=stride)
+    count = (n - look - horizon) // stride + 1
+    assert x.shape == (count, look, features)
+    assert y.shape == ((count, features) if horizon == 1 else (count, horizon, features))
+    # the last target is never beyond the series, the first target follows the first window
+    last = (count - 1) * stride + look + horizon - 1
+    assert last <= n - 1
+    np.testing.assert_array_equal(x[-1, -1], series[(count - 1) * stride + look - 1])
+
+
+@pytest.mark.parametrize(("steps", "stride"), [(1, 1), (4, 1), (4, 3), (10, 2), (23, 1)])
+@pytest.mark.parametrize("features", [1, 2])
+def test_sliding_matches_keras(steps, stride, features):
+    data = np.arange(23 * features, dtype="float32").reshape(23, features)
+    ds = keras.utils.timeseries_dataset_from_array(
+        data, None, sequence_length=steps, sequence_stride=stride, batch_size=7
+    )
+    expected = np.concatenate([np.asarray(b) for b in ds])
+    got = windows.sliding(data, steps, stride=stride)
+    np.testing.assert_array_equal(got, expected)
+    assert np.shares_memory(got, data)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), data=st.data())
+def test_sliding_count_property(n, data):
+    steps = data.draw(st.integers(1, n))
+    stride = data.draw(st.integers(1, 6))
+    got = windows.sliding(np.arange(float(n)), steps, stride=stride)
+    starts = list(range(0, n - steps + 1, stride))
+    assert got.shape == (len(starts), steps, 1)
+    np.testing.assert_array_equal(got[:, 0, 0], starts)
+
+
+def test_next_step():
+    seq = np.arange(24.0).reshape(2, 4, 3)
+    x, y = windows.next_step(seq)
+    np.testing.assert_array_equal(x, seq[:, :-1])
+    np.testing.assert_array_equal(y, seq[:, 1:])
+    np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+    assert np.shares_memory(x, seq)
+    tokens = np.arange(10).reshape(2, 5)
+    tx, ty = windows.next_step(tokens)
+    assert tx.shape == ty.shape == (2, 4)
+
+
+def _long_frame(rng, lengths, features=("P", "T")):
+    rows = []
+    for e, n in enumerate(lengths):
+        for t in range(n):
+            rows.append({"tank": f"tank{e:02d}", "hour": t, **{f: rng.normal() for f in features}})
+    return pd.DataFrame(rows)
+
+
+def test_tanks_matches_loop_whatever_the_order():
+    rng = np.random.default_rng(1)
+    frame = _long_frame(rng, [5, 5, 5, 5])
+    shuffled = frame.sample(frac=1.0, random_state=3)
+    x = windows.tanks(shuffled, id="tank", time="hour", features=["P", "T"])
+    assert x.shape == (4, 5, 2)
+    for e, tank in enumerate(sorted(frame["tank"].unique())):
+        part = frame[frame["tank"] == tank].sort_values("hour")
+        np.testing.assert_array_equal(x[e], part[["P", "T"]].to_numpy())
+
+
+def test_tanks_pad_and_lengths():
+    rng = np.random.default_rng(2)
+    frame = _long_frame(rng, [3, 5, 1])
+    x, lengths = windows.tanks(frame, id="tank", time="hour", features=["P", "T"], pad=-1.0)
+    assert x.shape == (3, 5, 2)
+    np.testing.assert_array_equal(lengths, [3, 5, 1])
+    assert (x[0, 3:] == -1.0).all() and (x[2, 1:] == -1.0).all()
+    part = frame[frame["tank"] == "tank00"][["P", "T"]].to_numpy()
+    np.testing.assert_array_equal(x[0, :3], part)
+
+
+def test_stateful_chunks_concatenate_back():
+    seq = np.arange(4 * 7 * 2, dtype=float).reshape(4, 7, 2)
+    chunks = windows.stateful_chunks(seq, 3)
+    assert [c.shape for c in chunks] == [(4, 3, 2), (4, 3, 2), (4, 1, 2)]
+    np.testing.assert_array_equal(np.concatenate(chunks, axis=1), seq)
+    # row i of batch k+1 continues row i of batch k
+    for a, b in itertools.pairwise(chunks):
+        assert (b[:, 0, 0] - a[:, -1, 0] == 2).all()
+    assert all(np.shares_memory(c, seq) for c in chunks)
+
+
+def test_split_is_chronological():
+    a, b = windows.split(np.arange(144.0))
+    assert (len(a), len(b)) == (96, 48)
+    np.testing.assert_array_equal(np.concatenate([a, b]), np.arange(144.0))
+    a, b = windows.split(np.arange(10.0), train=7)
+    assert (len(a), len(b)) == (7, 3)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: windows.look_back(np.arange(144.0), 200),
+            r"`look_back` must be between 1 and 143 for a series of length 144.*Received: look_back=200",
+        ),
+        (lambda: windows.look_back(np.arange(144.0), 0), r"`look_back` must be between 1 and 143"),
+        (
+            lambda: windows.look_back(np.arange(10.0), 3, horizon=0),
+            r"`horizon` must be between 1 and 9.*horizon=0",
+        ),
+        (
+            lambda: windows.look_back(np.arange(10.0), 3, stride=0),
+            r"`stride` must be a positive integer. Received: stride=0",
+        ),
+        (lambda: windows.look_back(np.arange(10.0), 2.5), r"`look_back` must be between"),
+        (
+            lambda: windows.look_back(np.array([1.0, np.nan, 3.0]), 1),
+            r"`series` must be finite.*series\[1\]=nan",
+        ),
+        (
+            lambda: windows.look_back(np.array([1.0, np.inf, 3.0]), 1),
+            r"`series` must be finite.*inf",
+        ),
+        (
+            lambda: windows.look_back(np.zeros((3, 4, 5)), 1),
+            r"`series` must be 1-D .*shape \(3, 4, 5\)",
+        ),
+        (lambda: windows.look_back(np.array(["a", "b"]), 1), r"`series` must be numeric"),
+        (
+            lambda: windows.sliding(np.arange(5.0), 6),
+            r"`steps` must be between 1 and 5 for a series of length 5",
+        ),
+        (
+            lambda: windows.sliding(np.arange(5.0), 2, stride=-1),
+            r"`stride` must be a positive integer",
+        ),
+        (lambda: windows.next_step(np.zeros((2, 1, 3))), r"`sequences` must be at least 2 steps"),
+        (lambda: windows.next_step(np.zeros(5)), r"`sequences` must be 3-D"),
+        (
+            lambda: windows.stateful_chunks(np.zeros((2, 5, 1)), 6),
+            r"`chunk` must be between 1 and 5 for sequences of 5 steps",
+        ),
+        (lambda: windows.stateful_chunks(np.zeros((2, 5)), 2), r"`sequences` must be 3-D"),
+        (lambda: windows.split(np.arange(10.0), train=1.5), r"`train` must be a fraction"),
+        (lambda: windows.split(np.arange(10.0), train=10), r"`train` must be between 1 and 9"),
+    ],
+    ids=lambda v: "" if callable(v) else v[:30],
+)
+def test_array_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_tanks_errors():
+    frame = pd.DataFrame(
+        {"id": [0, 0, 1], "t": [0, 1, 0], "x": [1.0, 2.0, 3.0], "s": ["a", "b", "c"]}
+    )
+    with pytest.raises(
+        ValueError, match=r"`pad` must be a number when entities have unequal lengths.*from 1 to 2"
+    ):
+        windows.tanks(frame, id="id", time="t", features="x")
+    with pytest.raises(
+        ValueError, match=r"`features` must be columns of the frame.*missing columns 'y'"
+    ):
+        windows.tanks(frame, id="id", time="t", features=["x", "y"])
+    with pytest.raises(ValueError, match=r"`time` must be columns of the frame.*'hour'"):
+        windows.tanks(frame, id="id", time="hour", features=["x"])
+    with pytest.raises(ValueError, match=r"`features` must be numeric columns.*'s' with dtype"):
+        windows.tanks(frame, id="id", time="t", features=["x", "s"], pad=0.0)
+    dup = pd.concat([frame, frame.iloc[:1]])
+    with pytest.raises(ValueError, match=r"`frame` must be one row per \(id, t\).*id=0, t=0"):
+        windows.tanks(dup, id="id", time="t", features="x", pad=0.0)
+    nan = frame.assign(x=[1.0, np.nan, 3.0])
+    with pytest.raises(ValueError, match=r"`frame` must be finite"):
+        windows.tanks(nan, id="id", time="t", features="x", pad=0.0)
+    with pytest.raises(ValueError, match=r"`frame` must be a pandas.DataFrame"):
+        windows.tanks(np.zeros((2, 2)), id="id", time="t", features="x")
