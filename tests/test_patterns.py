@@ -1,0 +1,224 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_lstm_patterns import (
+    many_to_many,
+    many_to_one,
+    next_token_model,
+    one_to_many,
+    seq2seq_autoencoder,
+    stateful_generator,
+    windows,
+)
+from keras_lstm_patterns._patterns import CELLS
+
+from .helpers import check_model, sample_input
+
+
+def lstm_params(features, units):
+    return 4 * units * (features + units + 1)
+
+
+CELL_GATES = {"lstm": 4, "gru": 3, "simple": 1}
+
+
+def rnn_params(cell, features, units):
+    gates = CELL_GATES[cell]
+    extra = units * gates if cell == "gru" else 0  # GRU reset_after=True: second bias
+    return gates * units * (features + units + 1) + extra
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("units", [8, (8, 4)], ids=["one", "stack"])
+@pytest.mark.parametrize("outputs", [None, 3], ids=["no-head", "head"])
+@pytest.mark.parametrize("steps", [5, None], ids=["steps5", "any-steps"])
+def test_many_to_one_shapes(tmp_path, cell, units, outputs, steps):
+    m = many_to_one(steps, 2, units, outputs=outputs, cell=cell)
+    u = (units,) if isinstance(units, int) else units
+    width = outputs or u[-1]
+    params = sum(rnn_params(cell, f, k) for f, k in zip((2, *u[:-1]), u))
+    params += (u[-1] + 1) * outputs if outputs else 0
+    check_model(m, tmp_path, output_shape=(None, width), params=params)
+    assert m.name == "many_to_one"
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("units", [8, (8, 4)], ids=["one", "stack"])
+@pytest.mark.parametrize("outputs", [None, 1], ids=["no-head", "head"])
+def test_many_to_many_shapes(tmp_path, cell, units, outputs):
+    m = many_to_many(None, 3, units, outputs=outputs, cell=cell)
+    u = (units,) if isinstance(units, int) else units
+    check_model(m, tmp_path, output_shape=(None, None, outputs or u[-1]))
+    if outputs:
+        assert isinstance(m.get_layer("head"), keras.layers.TimeDistributed)
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("outputs", [None, 2])
+def test_one_to_many_shapes(tmp_path, cell, outputs):
+    m = one_to_many(3, 6, (8, 4), outputs=outputs, cell=cell)
+    check_model(m, tmp_path, output_shape=(None, 6, outputs or 4))
+    assert m.get_layer("repeat").n == 6
+
+
+@pytest.mark.parametrize("units", [(), 8, (8, 4)], ids=["plain", "hidden", "stack"])
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_stateful_generator_shapes(tmp_path, units, cell):
+    m = stateful_generator(2, batch_size=3, units=units, cell=cell)
+    check_model(m, tmp_path, output_shape=(3, None, 2))
+    assert all(la.stateful for la in m.layers if isinstance(la, keras.layers.RNN))
+    assert m.input_shape == (3, None, 2)
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize(("enc", "dec"), [((), ()), ((8,), (8, 6))], ids=["plain", "stacked"])
+def test_seq2seq(tmp_path, cell, enc, dec):
+    ae = seq2seq_autoencoder(6, 3, encoder_units=enc, latent=5, decoder_units=dec, cell=cell)
+    assert ae.encoder.output_shape == (None, 5)
+    assert ae.decoder.input_shape == (None, 5)
+    check_model(ae.autoencoder, tmp_path, output_shape=(None, 6, 3))
+    x = sample_input(ae.autoencoder)
+    np.testing.assert_allclose(
+        np.asarray(ae.autoencoder(x)), np.asarray(ae.decoder(ae.encoder(x))), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_next_token(tmp_path, cell):
+    m = next_token_model(20, embedding_dim=4, units=(8, 6), cell=cell)
+    check_model(m, tmp_path, output_shape=(None, None, 20), loss="sparse_categorical_crossentropy")
+    probs = np.asarray(m(sample_input(m)))
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
+    tokens = np.random.default_rng(0).integers(0, 20, size=(4, 9))
+    x, y = windows.next_step(tokens)
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+    assert np.isfinite(m.train_on_batch(x, y))
+
+
+def test_many_to_one_is_last_step_of_many_to_many():
+    keras.utils.set_random_seed(0)
+    a = many_to_many(7, 3, (6, 5), outputs=2)
+    b = many_to_one(7, 3, (6, 5), outputs=2)
+    b.set_weights(a.get_weights())
+    x = sample_input(a, batch=4)
+    np.testing.assert_allclose(np.asarray(b(x)), np.asarray(a(x))[:, -1], atol=1e-6)
+
+
+def test_dense_equals_time_distributed_dense():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(4, 6, 5)).astype("float32")
+    dense = keras.layers.Dense(3)
+    td = keras.layers.TimeDistributed(keras.layers.Dense(3))
+    dense.build((None, 6, 5))
+    td.build((None, 6, 5))
+    td.set_weights(dense.get_weights())
+    np.testing.assert_array_equal(np.asarray(dense(x)), np.asarray(td(x)))
+    assert dense.count_params() == td.count_params()
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_masked_padded_batch_equals_unpadded(cell):
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(3)
+    lengths = [3, 7, 5]
+    seqs = [rng.normal(size=(n, 2)).astype("float32") for n in lengths]
+    padded = np.zeros((3, 7, 2), "float32")
+    for i, s in enumerate(seqs):
+        padded[i, : len(s)] = s
+    masked = many_to_one(None, 2, (6, 4), outputs=1, cell=cell, mask_value=0.0)
+    plain = many_to_one(None, 2, (6, 4), outputs=1, cell=cell)
+    plain.set_weights(masked.get_weights())
+    got = np.asarray(masked(padded))
+    for i, s in enumerate(seqs):
+        np.testing.assert_allclose(got[i], np.asarray(plain(s[None]))[0], atol=1e-5)
+
+
+def test_stateful_needs_fixed_batch_input():
+    m = many_to_one(4, 2, 3, stateful=True, batch_size=5)
+    assert m.input_shape == (5, 4, 2)
+    assert m.get_layer("lstm_1").stateful
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: many_to_one(5, 2, (4, -2)),
+            r"`units` must be a positive integer or a sequence of them. Received: units=\(4, -2\)",
+        ),
+        (lambda: many_to_one(5, 2, []), r"`units` must be a positive integer"),
+        (lambda: many_to_one(5, 2, "8"), r"`units` must be"),
+        (
+            lambda: many_to_one(5, 2, 8, stateful=True),
+            r"`batch_size` must be a positive integer when stateful=True.*batch_size=None",
+        ),
+        (
+            lambda: many_to_one(5, 2, 8, cell="rnn"),
+            r"`cell` must be one of 'lstm', 'gru', 'simple'. Received: cell='rnn'",
+        ),
+        (
+            lambda: many_to_one(0, 2, 8),
+            r"`steps` must be None or a positive integer. Received: steps=0",
+        ),
+        (
+            lambda: many_to_many(5, 0, 8),
+            r"`features` must be a positive integer. Received: features=0",
+        ),
+        (lambda: many_to_many(5, 2, 8, dropout=1.0), r"`dropout` must be a number in \[0.0, 1.0\)"),
+        (lambda: many_to_many(5, 2, 8, outputs=0), r"`outputs` must be None or a positive integer"),
+        (
+            lambda: many_to_one(5, 2, 8, output_activation="nope"),
+            r"`output_activation` must be None or a Keras activation",
+        ),
+        (lambda: many_to_one(5, 2, 8, mask_value="x"), r"`mask_value` must be None or a number"),
+        (lambda: one_to_many(2, -1, 8), r"`steps` must be a positive integer. Received: steps=-1"),
+        (lambda: stateful_generator(2, batch_size=0), r"`batch_size` must be a positive integer"),
+        (
+            lambda: seq2seq_autoencoder(5, 2, latent=0),
+            r"`latent` must be a positive integer. Received: latent=0",
+        ),
+        (lambda: seq2seq_autoencoder(5, 2, decoder_units=(0,)), r"`decoder_units` must be"),
+        (
+            lambda: next_token_model(1),
+            r"`vocab_size` must be an integer >= 2. Received: vocab_size=1",
+        ),
+    ],
+)
+def test_factory_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("shape", "match"),
+    [
+        (
+            (4, 5, 3),
+            r"expected input of shape `\(batch, steps=5, features=2\)`, received `\((4|None), 5, 3\)`",
+        ),
+        ((4, 6, 2), r"received `\((4|None), 6, 2\)`"),
+        ((4, 5), r"received `\((4|None), 5\)`.*x\[\.\.\., None\]"),
+        ((4, 5, 2, 1), r"received `\((4|None), 5, 2, 1\)`"),
+    ],
+)
+@pytest.mark.parametrize("how", ["call", "predict", "fit"])
+def test_wrong_input_shape_is_explained(shape, match, how):
+    m = many_to_one(5, 2, 4, outputs=1)
+    x = np.zeros(shape, "float32")
+    with pytest.raises(ValueError, match=match):
+        if how == "call":
+            m(x)
+        elif how == "predict":
+            m.predict(x, verbose=0)
+        else:
+            m.compile(optimizer="adam", loss="mse", run_eagerly=True)
+            m.fit(x, np.zeros((4, 1)), verbose=0)
+
+
+def test_wrong_batch_of_stateful_model_is_explained():
+    m = stateful_generator(2, batch_size=3)
+    with pytest.raises(
+        ValueError, match=r"`\(batch=3, steps, features=2\)`.*fixed batch size of 3"
+    ):
+        m(np.zeros((2, 1, 2), "float32"))
