@@ -151,12 +151,26 @@ def load_states(model: keras.Model, path: str | Path) -> None:
     set_states(model, [grouped[i] for i in sorted(grouped)])
 
 
+def _with_batch(shape: Any, batch_size: int | None) -> Any:
+    if isinstance(shape, list | tuple) and shape and isinstance(shape[0], list | tuple):
+        return [_with_batch(s, batch_size) for s in shape]
+    return [batch_size, *list(shape)[1:]] if isinstance(shape, list | tuple) and shape else shape
+
+
 def _set_batch(config: Any, batch_size: int | None) -> None:
-    """Set the batch size of every input layer in a (nested) functional config."""
+    """Set the batch axis everywhere a (nested) functional config records a shape: input
+    layers, the symbolic tensors between layers, and each layer's build shape."""
     if isinstance(config, dict):
-        if config.get("class_name") == "InputLayer":
-            inner = config["config"]
-            inner["batch_shape"] = [batch_size, *list(inner["batch_shape"])[1:]]
+        name = config.get("class_name")
+        if name == "InputLayer":
+            config["config"]["batch_shape"] = _with_batch(
+                config["config"]["batch_shape"], batch_size
+            )
+        elif name == "__keras_tensor__":
+            config["config"]["shape"] = _with_batch(config["config"]["shape"], batch_size)
+        build = config.get("build_config")
+        if isinstance(build, dict) and "input_shape" in build:
+            build["input_shape"] = _with_batch(build["input_shape"], batch_size)
         for value in config.values():
             _set_batch(value, batch_size)
     elif isinstance(config, list):
@@ -228,6 +242,23 @@ class _Chunks(keras.utils.PyDataset):
         if self.y is None:
             return (xb,)
         return xb, np.ascontiguousarray(self.y[g][c], dtype="float32")
+
+    def as_input(self) -> Any:
+        """What ``fit`` should read. On TensorFlow a ``tf.data`` pipeline with a free time
+        axis: Keras infers a PyDataset's signature from its first two batches, and a
+        shorter last chunk would not fit it."""
+        if keras.backend.backend() != "tensorflow":
+            return self
+        import tensorflow as tf
+
+        def spec(a: np.ndarray) -> Any:
+            return tf.TensorSpec((a.shape[0], None, *a.shape[2:]), tf.float32)
+
+        first = self[0]
+        signature = tuple(spec(a) for a in first)
+        return tf.data.Dataset.from_generator(
+            lambda: (self[i] for i in range(len(self))), output_signature=signature
+        ).apply(tf.data.experimental.assert_cardinality(len(self)))
 
 
 def fit_stateful(
@@ -316,7 +347,7 @@ def fit_stateful(
         )
     data = _Chunks(x, y, batch_size, check_int("chunk", chunk, high=x.shape[1]))
     cbs.insert(0, ResetStates(every=data.per_group))
-    return model.fit(data, epochs=epochs, callbacks=cbs, **fit_kwargs)
+    return model.fit(data.as_input(), epochs=epochs, shuffle=False, callbacks=cbs, **fit_kwargs)
 
 
 # --- compiled feedback loops -------------------------------------------------------------

@@ -222,3 +222,10 @@ def test_wrong_batch_of_stateful_model_is_explained():
         ValueError, match=r"`\(batch=3, steps, features=2\)`.*fixed batch size of 3"
     ):
         m(np.zeros((2, 1, 2), "float32"))
+
+
+def test_head_keeps_step_count_for_fixed_batch_and_free_steps():
+    """keras.layers.TimeDistributed (3.15) returns `batch` steps after a retrace here."""
+    m = many_to_many(None, 2, 4, outputs=1, stateful=True, batch_size=3)
+    for steps in (10, 20, 5, 1):
+        assert m.predict_on_batch(np.zeros((3, steps, 2), "float32")).shape == (3, steps, 1)

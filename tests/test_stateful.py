@@ -1,0 +1,265 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_lstm_patterns import (
+    many_to_many,
+    many_to_one,
+    stateful,
+    stateful_generator,
+    windows,
+)
+
+
+def seeded_generator(features=2, batch_size=3, units=(6,), cell="lstm", seed=0):
+    keras.utils.set_random_seed(seed)
+    return stateful_generator(features, batch_size=batch_size, units=units, cell=cell)
+
+
+def data(shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple"])
+@pytest.mark.parametrize("chunk", [1, 3, 7])
+def test_chunks_equal_whole_sequence(cell, chunk):
+    model = seeded_generator(cell=cell)
+    seq = data((3, 10, 2))
+    stateful.reset_states(model)
+    whole = np.asarray(model.predict_on_batch(seq))
+    stateful.reset_states(model)
+    parts = [np.asarray(model.predict_on_batch(c)) for c in windows.stateful_chunks(seq, chunk)]
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), whole, atol=1e-5)
+
+
+def test_chunks_without_reset_differ():
+    """The reference: without a reset the second pass starts from the old state."""
+    model = seeded_generator()
+    seq = data((3, 6, 2))
+    stateful.reset_states(model)
+    first = np.asarray(model(seq))
+    second = np.asarray(model(seq))
+    assert not np.allclose(first, second, atol=1e-4)
+    assert stateful.reset_states(model) == 1
+    np.testing.assert_allclose(np.asarray(model(seq)), first, atol=1e-6)
+
+
+def test_reset_reaches_nested_models():
+    inner = seeded_generator(units=())
+    inp = keras.Input(batch_shape=(3, None, 2))
+    outer = keras.Model(inp, inner(inp))
+    seq = data((3, 4, 2))
+    first = np.asarray(outer(seq))
+    assert stateful.reset_states(outer) == 1
+    np.testing.assert_allclose(np.asarray(outer(seq)), first, atol=1e-6)
+
+
+def test_get_set_states_roundtrip(tmp_path):
+    model = seeded_generator()
+    seq = data((3, 5, 2))
+    stateful.reset_states(model)
+    model(seq)
+    snap = stateful.get_states(model)
+    assert len(snap) == 1 and [s.shape for s in snap[0]] == [(3, 6), (3, 6)]
+    nxt = np.asarray(model(seq))
+    stateful.set_states(model, snap)
+    np.testing.assert_allclose(np.asarray(model(seq)), nxt, atol=1e-6)
+    path = stateful.save_states(model, tmp_path / "states")
+    after = np.asarray(model(seq))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    stateful.load_states(loaded, path)
+    np.testing.assert_allclose(np.asarray(loaded(seq)), after, atol=1e-6)
+
+
+def test_with_batch_size_keeps_outputs():
+    big = seeded_generator(batch_size=4)
+    seq = data((4, 6, 2))
+    stateful.reset_states(big)
+    ref = np.asarray(big(seq))
+    one = stateful.with_batch_size(big, 1)
+    assert one.input_shape == (1, None, 2)
+    for i in range(4):
+        stateful.reset_states(one)
+        np.testing.assert_allclose(np.asarray(one(seq[i : i + 1])), ref[i : i + 1], atol=1e-5)
+
+
+def hand_generate(model, first, steps):
+    stateful.reset_states(model)
+    out, cur = [], first
+    for _ in range(steps):
+        cur = np.asarray(model.predict_on_batch(cur))[:, -1:]
+        out.append(cur)
+    return np.concatenate(out, axis=1)
+
+
+def hand_forecast(model, history, steps):
+    stateful.reset_states(model)
+    cur = np.asarray(model.predict_on_batch(history))[:, -1:]
+    out = [cur]
+    for _ in range(steps - 1):
+        cur = np.asarray(model.predict_on_batch(cur))[:, -1:]
+        out.append(cur)
+    return np.concatenate(out, axis=1)
+
+
+@pytest.mark.parametrize("units", [(), (5, 4)], ids=["plain", "stack"])
+def test_generate_equals_hand_loop(units):
+    model = seeded_generator(units=units)
+    first = data((3, 1, 2), seed=1)
+    weights = [w.copy() for w in model.get_weights()]
+    got = stateful.generate(model, first, 25)
+    assert got.shape == (3, 25, 2)
+    np.testing.assert_allclose(got, hand_generate(model, first, 25), atol=1e-5)
+    for a, b in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_forecast_equals_hand_loop():
+    model = seeded_generator(units=(7,))
+    history = data((3, 12, 2), seed=2)
+    got = stateful.forecast(model, history, 15)
+    assert got.shape == (3, 15, 2)
+    np.testing.assert_allclose(got, hand_forecast(model, history, 15), atol=1e-5)
+    # a second call resets first: same answer
+    np.testing.assert_allclose(stateful.forecast(model, history, 15), got, atol=1e-6)
+
+
+def test_forecast_with_many_to_many_model():
+    keras.utils.set_random_seed(3)
+    model = many_to_many(None, 2, 5, outputs=2, stateful=True, batch_size=2)
+    history = data((2, 8, 2), seed=3)
+    np.testing.assert_allclose(
+        stateful.forecast(model, history, 6), hand_forecast(model, history, 6), atol=1e-5
+    )
+
+
+class StateProbe(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.at_epoch_start = []
+        self.at_batch_start = []
+
+    def _norm(self):
+        return sum(float(np.abs(s).sum()) for s in stateful.get_states(self.model)[0])
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.at_batch_start.append(self._norm())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.at_epoch_start.append(self.at_batch_start[-self.params["steps"]])
+
+
+def test_fit_stateful_resets_every_epoch():
+    keras.utils.set_random_seed(0)
+    model = many_to_one(3, 1, 4, outputs=1, stateful=True, batch_size=2)
+    model.compile(optimizer="adam", loss="mse")
+    x, y = windows.look_back(np.sin(np.arange(21.0) / 3), 3)
+    x, y = x[:18], y[:18]
+    probe = StateProbe()
+    hist = stateful.fit_stateful(model, x, y, epochs=3, batch_size=2, callbacks=[probe], verbose=0)
+    assert len(hist.history["loss"]) == 3
+    assert probe.at_epoch_start == [0.0, 0.0, 0.0]
+    # within an epoch the state is carried: later batches start from non-zero state
+    assert probe.at_batch_start[1] > 0 and probe.at_batch_start[10] > 0
+
+
+def test_fit_stateful_chunks_resets_between_groups():
+    model = seeded_generator(batch_size=2, units=(4,))
+    model.compile(optimizer="adam", loss="mse", run_eagerly=True)
+    seq = data((4, 9, 2))
+    x, y = windows.next_step(seq)  # 8 steps each
+    probe = StateProbe()
+    stateful.fit_stateful(
+        model, x, y, epochs=2, batch_size=2, chunk=3, callbacks=[probe], verbose=0
+    )
+    starts = probe.at_batch_start
+    # 2 groups x 3 chunks per epoch; chunks 0 and 3 of each epoch start from zero
+    assert len(starts) == 12
+    for i, v in enumerate(starts):
+        assert (v == 0.0) == (i % 3 == 0), (i, v)
+
+
+def test_fit_stateful_chunks_train_on_the_right_batches():
+    """The chunked data set yields group-major, time-ordered batches."""
+    seq = np.arange(4 * 6 * 1, dtype="float32").reshape(4, 6, 1)
+    ds = stateful._Chunks(seq, None, 2, 4)
+    got = [ds[i][0] for i in range(len(ds))]
+    assert [g.shape for g in got] == [(2, 4, 1), (2, 2, 1)] * 2
+    np.testing.assert_array_equal(got[1], seq[:2, 4:])
+    np.testing.assert_array_equal(got[2], seq[2:, :4])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda m, x, y: stateful.fit_stateful(m, x[:5], y[:5], epochs=1, batch_size=2),
+            r"`batch_size` must be a divisor of the number of samples: 5 samples do not split into batches of 2.*batch_size=2",
+        ),
+        (
+            lambda m, x, y: stateful.fit_stateful(m, x, y, epochs=1, batch_size=2, shuffle=True),
+            r"`shuffle` must be False for a stateful model.*shuffle=True",
+        ),
+        (
+            lambda m, x, y: stateful.fit_stateful(m, x, y, epochs=1, batch_size=4),
+            r"`batch_size` must be the model's fixed batch size 2.*batch_size=4",
+        ),
+        (
+            lambda m, x, y: stateful.fit_stateful(m, x, y, epochs=0, batch_size=2),
+            r"`epochs` must be a positive integer",
+        ),
+        (
+            lambda m, x, y: stateful.fit_stateful(
+                many_to_one(3, 1, 2), x, y, epochs=1, batch_size=2
+            ),
+            r"`model` must be a model with a stateful recurrent layer",
+        ),
+    ],
+    ids=["not-multiple", "shuffle", "wrong-batch", "epochs", "not-stateful"],
+)
+def test_fit_stateful_refusals(call, match):
+    model = many_to_one(3, 1, 4, outputs=1, stateful=True, batch_size=2)
+    model.compile(optimizer="adam", loss="mse")
+    x, y = windows.look_back(np.arange(12.0), 3)
+    with pytest.raises(ValueError, match=match):
+        call(model, x, y)
+
+
+def test_feedback_refusals():
+    wide = many_to_many(None, 2, 3, outputs=1, stateful=True, batch_size=3)
+    with pytest.raises(
+        ValueError, match=r"output width equals its input width.*features=2.*features=1"
+    ):
+        stateful.generate(wide, data((3, 1, 2)), 5)
+    model = seeded_generator(batch_size=3)
+    with pytest.raises(
+        ValueError,
+        match=r"`first_step` must be a batch of the model's fixed batch size 3.*batch size 2",
+    ):
+        stateful.generate(model, data((2, 1, 2)), 5)
+    with pytest.raises(
+        ValueError,
+        match=r"`history` must be a batch of the model's fixed batch size 3.*batch size 1",
+    ):
+        stateful.forecast(model, data((1, 4, 2)), 5)
+    with pytest.raises(ValueError, match=r"`first_step` must be one step long"):
+        stateful.generate(model, data((3, 2, 2)), 5)
+    with pytest.raises(ValueError, match=r"`steps` must be a positive integer"):
+        stateful.forecast(model, data((3, 4, 2)), 0)
+    with pytest.raises(
+        ValueError, match=r"`history` must be of shape `\(batch=3, steps, features=2\)`"
+    ):
+        stateful.forecast(model, data((3, 4, 5)), 2)
+
+
+def test_state_refusals(tmp_path):
+    model = seeded_generator()
+    with pytest.raises(ValueError, match=r"`states` must be one entry per stateful layer \(1\)"):
+        stateful.set_states(model, [])
+    with pytest.raises(ValueError, match=r"`states` must be arrays of shape \(3, 6\)"):
+        stateful.set_states(model, [[np.zeros((2, 6)), np.zeros((2, 6))]])
+    with pytest.raises(
+        ValueError, match=r"`batch_size` must be a positive integer for a stateful model"
+    ):
+        stateful.with_batch_size(model, None)
