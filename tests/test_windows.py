@@ -246,3 +246,14 @@ def test_tanks_errors():
         windows.tanks(nan, id="id", time="t", features="x", pad=0.0)
     with pytest.raises(ValueError, match=r"`frame` must be a pandas.DataFrame"):
         windows.tanks(np.zeros((2, 2)), id="id", time="t", features="x")
+
+
+def test_huge_finite_values_are_accepted():
+    """The fast finite check overflows here and must fall back to the exact one."""
+    series = np.array([1e200, -1e200, 3.0, 1e300])
+    x, _ = windows.look_back(series, 2)
+    assert x.shape == (2, 2, 1)
+    column = np.arange(12.0).reshape(6, 2)[:, 1]  # not contiguous
+    assert windows.sliding(column, 3).shape == (4, 3, 1)
+    with pytest.raises(ValueError, match=r"series\[2, 1\]=-inf"):
+        windows.sliding(np.array([[1.0, 2], [3, 4], [5, -np.inf]]), 2)

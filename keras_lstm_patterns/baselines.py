@@ -1,0 +1,137 @@
+"""The yardsticks a recurrent model must beat, computed the same way as the model's score.
+
+One-step-ahead forecasts use the true past (as a model fed look-back windows does);
+``*_rollout`` forecasts see only the history before the horizon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._checks import check_int, fail
+
+__all__ = [
+    "bigram_bits_per_char",
+    "persistence",
+    "rmse",
+    "seasonal_naive",
+    "seasonal_naive_rollout",
+    "seasonal_random_walk",
+    "seasonal_random_walk_rollout",
+    "unigram_bits_per_char",
+]
+
+
+def _series(series: Any, start: int, need: int) -> np.ndarray:
+    y = np.asarray(series, dtype="float64")
+    if y.ndim != 1:
+        fail("series", "1-D", None, shown=f"series with shape {y.shape}")
+    check_int("start", start, low=need, high=len(y) - 1, context=f" (needs {need} past values)")
+    return y
+
+
+def rmse(actual: Any, predicted: Any) -> float:
+    """Root mean squared error, in the data's own units.
+
+    >>> rmse([1.0, 2.0], [1.0, 4.0])
+    1.4142135623730951
+    """
+    a, p = np.asarray(actual, dtype="float64"), np.asarray(predicted, dtype="float64")
+    if a.shape != p.shape:
+        fail("predicted", f"the shape of actual {a.shape}", None, shown=f"shape {p.shape}")
+    return float(np.sqrt(np.mean((a - p) ** 2)))
+
+
+def persistence(series: Any, start: int) -> np.ndarray:
+    """One step ahead: ``y_hat[t] = y[t-1]`` for ``t >= start``.
+
+    >>> persistence([1.0, 2.0, 3.0, 4.0], 2)
+    array([2., 3.])
+    """
+    y = _series(series, start, 1)
+    return y[start - 1 : -1].copy()
+
+
+def seasonal_naive(series: Any, start: int, period: int = 12) -> np.ndarray:
+    """One step ahead: ``y_hat[t] = y[t - period]``."""
+    y = _series(series, start, check_int("period", period))
+    return y[start - period : len(y) - period].copy()
+
+
+def seasonal_random_walk(series: Any, start: int, period: int = 12) -> np.ndarray:
+    """One step ahead on logs, no parameters: the last value times last year's same-month change.
+
+    ``log y_hat[t] = log y[t-1] + log y[t-period] - log y[t-period-1]``.
+    """
+    y = _series(series, start, check_int("period", period) + 1)
+    logy = np.log(y)
+    t = np.arange(start, len(y))
+    return np.exp(logy[t - 1] + logy[t - period] - logy[t - period - 1])
+
+
+def seasonal_naive_rollout(history: Any, steps: int, period: int = 12) -> np.ndarray:
+    """Repeat the last ``period`` values of ``history`` for ``steps`` steps."""
+    h = np.asarray(history, dtype="float64")
+    period = check_int("period", period, high=len(h))
+    steps = check_int("steps", steps)
+    return np.resize(h[-period:], steps)
+
+
+def seasonal_random_walk_rollout(history: Any, steps: int, period: int = 12) -> np.ndarray:
+    """The seasonal random walk on logs, rolled out ``steps`` ahead on its own forecasts."""
+    h = np.log(np.asarray(history, dtype="float64"))
+    period = check_int("period", period, high=len(h) - 1)
+    steps = check_int("steps", steps)
+    logy = list(h)
+    for _ in range(steps):
+        logy.append(logy[-1] + logy[-period] - logy[-period - 1])
+    return np.exp(np.array(logy[len(h) :]))
+
+
+def _check_texts(train: Sequence[str], test: Sequence[str]) -> None:
+    if not train or not any(train):
+        fail("train", "a non-empty sequence of texts", None, shown="no training text")
+    if not test or not any(test):
+        fail("test", "a non-empty sequence of texts", None, shown="no test text")
+
+
+def unigram_bits_per_char(train: Sequence[str], test: Sequence[str], alphabet: str) -> float:
+    """Bits per character of ``test`` under character frequencies counted on ``train``
+    (add-one smoothing over ``alphabet``, so every test character has a probability).
+
+    >>> round(unigram_bits_per_char(["ab"], ["ab"], "ab"), 3)
+    1.0
+    """
+    _check_texts(train, test)
+    index = {c: i for i, c in enumerate(alphabet)}
+    counts = np.ones(len(alphabet))
+    for text in train:
+        np.add.at(counts, [index[c] for c in text], 1)
+    logp = np.log2(counts / counts.sum())
+    total = sum(-logp[index[c]] for text in test for c in text)
+    return float(total / sum(len(t) for t in test))
+
+
+def bigram_bits_per_char(train: Sequence[str], test: Sequence[str], alphabet: str) -> float:
+    """Bits per character of ``test`` under ``P(c | previous c)`` counted on ``train``
+    (add-one smoothing; each text's first character is scored by the unigram model)."""
+    _check_texts(train, test)
+    index = {c: i for i, c in enumerate(alphabet)}
+    k = len(alphabet)
+    pair = np.ones((k, k))
+    uni = np.ones(k)
+    for text in train:
+        ids = np.array([index[c] for c in text])
+        np.add.at(uni, ids, 1)
+        np.add.at(pair, (ids[:-1], ids[1:]), 1)
+    logp_pair = np.log2(pair / pair.sum(axis=1, keepdims=True))
+    logp_uni = np.log2(uni / uni.sum())
+    total, n = 0.0, 0
+    for text in test:
+        ids = np.array([index[c] for c in text])
+        total -= logp_uni[ids[0]] + logp_pair[ids[:-1], ids[1:]].sum()
+        n += len(ids)
+    return float(total / n)

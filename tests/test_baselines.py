@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from keras_lstm_patterns import baselines
+
+
+def test_persistence_and_seasonal_naive_by_hand():
+    y = np.arange(1.0, 31.0)
+    np.testing.assert_array_equal(baselines.persistence(y, 25), y[24:29])
+    np.testing.assert_array_equal(baselines.seasonal_naive(y, 25), y[13:18])
+    assert baselines.rmse(y[25:], baselines.persistence(y, 25)) == 1.0
+    assert baselines.rmse(y[25:], baselines.seasonal_naive(y, 25)) == 12.0
+
+
+def test_seasonal_random_walk_is_exact_on_a_seasonal_geometric_series():
+    t = np.arange(60)
+    y = 100 * 1.01**t * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    pred = baselines.seasonal_random_walk(y, 30)
+    np.testing.assert_allclose(pred, y[30:], rtol=1e-10)
+    roll = baselines.seasonal_random_walk_rollout(y[:30], 30)
+    np.testing.assert_allclose(roll, y[30:], rtol=1e-9)
+
+
+def test_seasonal_naive_rollout_repeats_last_period():
+    h = np.arange(24.0)
+    np.testing.assert_array_equal(
+        baselines.seasonal_naive_rollout(h, 15, period=12), np.r_[h[12:], h[12:15]]
+    )
+
+
+def test_unigram_and_bigram_against_hand_counts():
+    alphabet = "ab"
+    train, test = ["aab"], ["ab"]
+    # unigram with add-one: a=3/5, b=2/5
+    expected_uni = -(np.log2(3 / 5) + np.log2(2 / 5)) / 2
+    assert baselines.unigram_bits_per_char(train, test, alphabet) == pytest.approx(expected_uni)
+    # bigram with add-one: P(b|a) = (1+1)/(1+1+1+1) = 2/4; first char by unigram 3/5
+    expected_bi = -(np.log2(3 / 5) + np.log2(2 / 4)) / 2
+    assert baselines.bigram_bits_per_char(train, test, alphabet) == pytest.approx(expected_bi)
+    # a deterministic alternation is learned by the bigram, not by the unigram
+    alt = ["ab" * 200]
+    assert baselines.bigram_bits_per_char(alt, alt, alphabet) < 0.05
+    assert baselines.unigram_bits_per_char(alt, alt, alphabet) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match=r"`start` must be between 13 and 29 \(needs 13 past values\)"):
+        baselines.seasonal_random_walk(np.ones(30), 5)
+    with pytest.raises(ValueError, match=r"`predicted` must be the shape of actual \(2,\)"):
+        baselines.rmse([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match=r"`test` must be a non-empty sequence of texts"):
+        baselines.unigram_bits_per_char(["ab"], [], "ab")
