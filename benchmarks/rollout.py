@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import table  # noqa: E402
+import keras
+from _common import table
 
-import keras  # noqa: E402
-
-from keras_lstm_patterns import stateful, stateful_generator  # noqa: E402
+from keras_lstm_patterns import stateful, stateful_generator
 
 
 def loop(model, first, steps, call):

@@ -18,14 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import table  # noqa: E402
+import keras
+from _common import table
 
-import keras  # noqa: E402
-
-from keras_lstm_patterns import datasets, many_to_one, stateful, windows  # noqa: E402
+from keras_lstm_patterns import datasets, many_to_one, stateful, windows
 
 
 def build(weights=None):

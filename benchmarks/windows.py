@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import best_of, table  # noqa: E402
+from _common import best_of, table
 
-from keras_lstm_patterns import windows  # noqa: E402
+from keras_lstm_patterns import windows
 
 
 def create_dataset(dataset: np.ndarray, look_back: int = 1) -> tuple[np.ndarray, np.ndarray]:

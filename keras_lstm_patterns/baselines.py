@@ -17,6 +17,7 @@ __all__ = [
     "bigram_bits_per_char",
     "persistence",
     "rmse",
+    "roc_auc",
     "seasonal_naive",
     "seasonal_naive_rollout",
     "seasonal_random_walk",
@@ -43,6 +44,20 @@ def rmse(actual: Any, predicted: Any) -> float:
     if a.shape != p.shape:
         fail("predicted", f"the shape of actual {a.shape}", None, shown=f"shape {p.shape}")
     return float(np.sqrt(np.mean((a - p) ** 2)))
+
+
+def roc_auc(normal_scores: Any, anomaly_scores: Any) -> float:
+    """Area under the ROC curve: the chance that an anomaly scores above a normal sample
+    (ties count half), the Mann-Whitney statistic.
+
+    >>> roc_auc([0.1, 0.2], [0.3, 0.2])
+    0.875
+    """
+    a = np.asarray(normal_scores, dtype="float64")[:, None]
+    b = np.asarray(anomaly_scores, dtype="float64")[None, :]
+    if a.size == 0 or b.size == 0:
+        fail("scores", "non-empty for both classes", None, shown=f"{a.size} and {b.size} scores")
+    return float(((b > a).sum() + 0.5 * (b == a).sum()) / (a.size * b.size))
 
 
 def persistence(series: Any, start: int) -> np.ndarray:
@@ -115,9 +130,13 @@ def unigram_bits_per_char(train: Sequence[str], test: Sequence[str], alphabet: s
     return float(total / sum(len(t) for t in test))
 
 
-def bigram_bits_per_char(train: Sequence[str], test: Sequence[str], alphabet: str) -> float:
+def bigram_bits_per_char(
+    train: Sequence[str], test: Sequence[str], alphabet: str, *, score_first: bool = True
+) -> float:
     """Bits per character of ``test`` under ``P(c | previous c)`` counted on ``train``
-    (add-one smoothing; each text's first character is scored by the unigram model)."""
+    (add-one smoothing). Each text's first character is scored by the unigram model, or
+    not at all with ``score_first=False`` (as a model that needs one character of context
+    scores it)."""
     _check_texts(train, test)
     index = {c: i for i, c in enumerate(alphabet)}
     k = len(alphabet)
@@ -132,6 +151,9 @@ def bigram_bits_per_char(train: Sequence[str], test: Sequence[str], alphabet: st
     total, n = 0.0, 0
     for text in test:
         ids = np.array([index[c] for c in text])
-        total -= logp_uni[ids[0]] + logp_pair[ids[:-1], ids[1:]].sum()
-        n += len(ids)
+        total -= logp_pair[ids[:-1], ids[1:]].sum()
+        n += len(ids) - 1
+        if score_first:
+            total -= logp_uni[ids[0]]
+            n += 1
     return float(total / n)

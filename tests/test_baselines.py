@@ -44,9 +44,25 @@ def test_unigram_and_bigram_against_hand_counts():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match=r"`start` must be between 13 and 29 \(needs 13 past values\)"):
+    with pytest.raises(
+        ValueError, match=r"`start` must be between 13 and 29 \(needs 13 past values\)"
+    ):
         baselines.seasonal_random_walk(np.ones(30), 5)
     with pytest.raises(ValueError, match=r"`predicted` must be the shape of actual \(2,\)"):
         baselines.rmse([1, 2], [1, 2, 3])
     with pytest.raises(ValueError, match=r"`test` must be a non-empty sequence of texts"):
         baselines.unigram_bits_per_char(["ab"], [], "ab")
+
+
+def test_roc_auc_against_pair_count():
+    rng = np.random.default_rng(0)
+    normal, anomal = rng.normal(size=30), rng.normal(0.5, size=20)
+    pairs = [(b > a) + 0.5 * (b == a) for a in normal for b in anomal]
+    assert baselines.roc_auc(normal, anomal) == pytest.approx(np.mean(pairs))
+    assert baselines.roc_auc([0, 1], [2, 3]) == 1.0 and baselines.roc_auc([2, 3], [0, 1]) == 0.0
+
+
+def test_bigram_without_first_character():
+    # P(b|a) = 2/4 with add-one; only the pair is scored
+    got = baselines.bigram_bits_per_char(["aab"], ["ab"], "ab", score_first=False)
+    assert got == pytest.approx(-np.log2(2 / 4))
