@@ -1,0 +1,405 @@
+"""Unrolled pictures of recurrent models, drawn from the model's own shapes and flags.
+
+One column per step, one input box per step, one cell box per step and recurrent layer
+with the state arrow running across, output boxes only where a layer returns them,
+``RepeatVector`` as one vector entering every step, a stateful layer's state leaving
+the right edge for the next batch, the feedback arrow of ``generate``/``forecast``, and
+the per-step head. Every box and arrow carries a ``gid`` (``box:cell``,
+``arrow:state``...), and :class:`Drawing` counts them from the figure itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from ._checks import check_int, fail
+from .explain import PATTERNS, build_pattern, flat_layers, pattern_of
+from .windows import stateful_chunks
+
+__all__ = ["MAX_COLUMNS", "Drawing", "diagram", "diagram_batches"]
+
+GAP = 1.5  # distance between two columns
+MAX_COLUMNS = 6  # beyond this, steps 1..4, an ellipsis and the last step are drawn
+COLORS = {
+    "input": "#dbe9f6",
+    "cell": "#b7e1a1",
+    "output": "#f7c6c5",
+    "head": "#fde9b4",
+    "repeat": "#e0d4f5",
+    "embedding": "#d7eef0",
+}
+
+
+@dataclass
+class Drawing:
+    """What was drawn: the file, the step numbers of the columns, and the counts of
+    boxes and arrows by kind, read back from the figure's artists."""
+
+    path: Path
+    columns: list[int | None]
+    boxes: Counter = field(default_factory=Counter)
+    arrows: Counter = field(default_factory=Counter)
+    title: str = ""
+
+
+def _columns(steps: int) -> list[int | None]:
+    if steps <= MAX_COLUMNS:
+        return list(range(1, steps + 1))
+    return [1, 2, 3, 4, None, steps]
+
+
+class _Canvas:
+    """Boxes and arrows on a grid: x is the column, y the row."""
+
+    def __init__(self, ax: Any) -> None:
+        self.ax = ax
+
+    def box(
+        self, x: float, y: float, text: str, kind: str, width: float = 0.9
+    ) -> tuple[float, float]:
+        from matplotlib.patches import FancyBboxPatch
+
+        patch = FancyBboxPatch(
+            (x - width / 2, y - 0.28),
+            width,
+            0.56,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            facecolor=COLORS[kind],
+            edgecolor="#333333",
+            linewidth=1.0,
+            gid=f"box:{kind}",
+        )
+        self.ax.add_patch(patch)
+        self.ax.text(x, y, text, ha="center", va="center", fontsize=7.5)
+        return (x, y)
+
+    def arrow(self, a: tuple[float, float], b: tuple[float, float], kind: str, **kw: Any) -> None:
+        from matplotlib.patches import FancyArrowPatch
+
+        style = {
+            "state": dict(color="#2c7a2c", lw=1.6),
+            "up": dict(color="#555555", lw=1.0),
+            "repeat": dict(color="#7a5cc2", lw=1.0),
+            "feedback": dict(color="#c0392b", lw=1.3, ls="--", connectionstyle="arc3,rad=0.15"),
+            "stateful": dict(color="#2c7a2c", lw=1.6, ls="--"),
+        }[kind]
+        style.update(kw)
+        dy_a = 0.0 if kind in ("state", "stateful") else 0.3
+        start = (a[0] + (0.47 if kind in ("state", "stateful") else 0), a[1] + dy_a)
+        end = (b[0] - (0.47 if kind in ("state", "stateful") else 0), b[1] - dy_a)
+        if kind == "feedback":  # down through the gap between two columns
+            start, end = (a[0] + 0.45, a[1] - 0.2), (b[0] - 0.45, b[1] + 0.2)
+        patch = FancyArrowPatch(
+            start, end, arrowstyle="-|>", mutation_scale=9, gid=f"arrow:{kind}", **style
+        )
+        self.ax.add_patch(patch)
+
+    def ellipsis(self, x: float, y: float) -> None:
+        self.ax.text(x, y, "...", ha="center", va="center", fontsize=11, gid="ellipsis")
+
+    def label(self, y: float, text: str) -> None:
+        self.ax.text(-0.7, y, text, ha="right", va="center", fontsize=7.5, color="#333333")
+
+
+def _resolve(model_or_pattern: Any, sizes: dict[str, Any]) -> tuple[str, keras.Model, int]:
+    if isinstance(model_or_pattern, str):
+        pat, model, args = build_pattern(model_or_pattern, **sizes)
+        return pat.name, model, int(args.get("steps") or 5)
+    if isinstance(model_or_pattern, keras.Model):
+        name = pattern_of(model_or_pattern)
+        shape = (
+            model_or_pattern.output_shape
+            if name in ("one_to_many", "seq2seq_autoencoder")
+            else model_or_pattern.input_shape
+        )
+        steps = (
+            shape[1]
+            if (len(shape) >= 2 and isinstance(shape[1], int) and name != "many_to_one")
+            or (name == "many_to_one" and shape[1] is not None)
+            else None
+        )
+        if not isinstance(steps, int) or (name in ("generate", "forecast") and "steps" in sizes):
+            steps = sizes.get("steps", 5)
+        return sizes.get("drive", name), model_or_pattern, int(steps)
+    fail(
+        "model_or_pattern",
+        "a keras.Model or a pattern name (" + ", ".join(PATTERNS) + ")",
+        None,
+        shown=f"model_or_pattern of type {type(model_or_pattern).__name__}",
+    )
+    raise AssertionError  # unreachable
+
+
+def _shape_text(shape: tuple) -> str:
+    """A shape without its batch axis, a free steps axis written ``T``."""
+    return "(" + ", ".join("T" if d is None else str(d) for d in shape[1:]) + ")"
+
+
+def _finish(fig: Any, ax: Any, path: Path, columns: list[int | None], title: str) -> Drawing:
+    import matplotlib.pyplot as plt
+
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.autoscale_view()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    drawing = Drawing(path=path, columns=columns, title=title)
+    for patch in ax.patches:
+        gid = patch.get_gid() or ""
+        kind, _, name = gid.partition(":")
+        if kind == "box":
+            drawing.boxes[name] += 1
+        elif kind == "arrow":
+            drawing.arrows[name] += 1
+    metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}
+    with plt.rc_context({"svg.hashsalt": "keras_lstm_patterns", "svg.fonttype": "path"}):
+        fig.savefig(path, dpi=120, bbox_inches="tight", metadata=metadata)
+    plt.close(fig)
+    return drawing
+
+
+def _check_path(path: Any) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".svg"):
+        fail("path", "a file name ending in .png or .svg", str(path))
+    return path
+
+
+def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any) -> Drawing:
+    """Draw the unrolled picture of a model or of a named pattern.
+
+    Args:
+        model_or_pattern: a Keras model, or a pattern name (``"many_to_one"``,
+            ``"many_to_many"``, ``"one_to_many"``, ``"generate"``, ``"forecast"``,
+            ``"seq2seq_autoencoder"``, ``"next_token"``).
+        path: a ``.png`` or ``.svg`` file.
+        **sizes: with a pattern name, its sizes (``steps``, ``features``, ``units``...);
+            with a model whose steps are free, ``steps`` sets how many to draw, and
+            ``drive="generate"`` or ``"forecast"`` draws the feedback loop.
+
+    Returns:
+        A :class:`Drawing` with the counts of boxes and arrows read from the figure.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    path = _check_path(path)
+    drive = sizes.pop("drive", None)
+    name, model, steps = _resolve(model_or_pattern, sizes)
+    name = drive or name
+    steps = check_int("steps", steps)
+    cols = _columns(steps)
+    xs = [GAP * i for i in range(len(cols))]
+    layers = [
+        la
+        for la in flat_layers(model)
+        if not isinstance(la, (keras.layers.InputLayer, keras.layers.Masking))
+    ]
+    n_rows = 3 + len(layers)
+    fig, ax = plt.subplots(figsize=(1.5 * len(cols) + 3.0, 0.8 * n_rows + 0.6))
+    cv = _Canvas(ax)
+    in_shape = model.input_shape
+    y = 0.0
+    tokens = "int" in str(model.inputs[0].dtype)
+    feedback = name in ("generate", "forecast")
+    history = len(cols) // 2 if name == "forecast" else 1
+    current: Any
+    if len(in_shape) == 3 or tokens:
+        current = []
+        for i, (x, c) in enumerate(zip(xs, cols)):
+            if c is None:
+                cv.ellipsis(x, y)
+                current.append(None)
+                continue
+            if feedback and i >= history:
+                text = f"y{c - 1}\nfed back"
+            elif tokens:
+                text = f"token {c}"
+            else:
+                text = f"x{c}\n{in_shape[-1]} feat."
+            current.append(cv.box(x, y, text, "input"))
+        cv.label(y, "input " + _shape_text(in_shape))
+    else:
+        current = cv.box(xs[-1] / 2, y, f"vector\n{in_shape[-1]} feat.", "input", width=1.4)
+        cv.label(y, "input " + _shape_text(in_shape))
+    for layer in layers:
+        y += 1.0
+        per_step = isinstance(current, list)
+        if isinstance(layer, keras.layers.RepeatVector):
+            src = current
+            current = []
+            for x, c in zip(xs, cols):
+                if c is None:
+                    cv.ellipsis(x, y)
+                    current.append(None)
+                    continue
+                box = cv.box(x, y, "same\nvector", "repeat")
+                cv.arrow(src, box, "repeat")
+                current.append(box)
+            cv.label(y, f"RepeatVector({layer.n})")
+        elif isinstance(layer, keras.layers.RNN):
+            kind = type(layer).__name__
+            row = []
+            prev = None
+            for i, (x, c) in enumerate(zip(xs, cols)):
+                if c is None:
+                    cv.ellipsis(x, y)
+                    row.append(None)
+                    prev = None
+                    continue
+                box = cv.box(x, y, f"{kind}\n{layer.units} units", "cell")
+                below = current[i] if per_step else None
+                if below is not None:
+                    cv.arrow(below, box, "up")
+                if prev is not None:
+                    cv.arrow(prev, box, "state")
+                row.append(box)
+                prev = box
+            if layer.stateful:
+                right = row[-1]
+                cv.arrow(right, (right[0] + 1.2, right[1]), "stateful")
+                ax.text(
+                    right[0] + 0.95,
+                    y + 0.35,
+                    "state to\nnext batch",
+                    fontsize=6.5,
+                    ha="center",
+                    color="#2c7a2c",
+                )
+            flags = "return_sequences" if layer.return_sequences else "last step only"
+            cv.label(y, f"{layer.name}: {flags}" + (", stateful" if layer.stateful else ""))
+            current = row if layer.return_sequences else row[-1]
+        elif isinstance(layer, keras.layers.Embedding):
+            row = []
+            for i, (x, c) in enumerate(zip(xs, cols)):
+                if c is None:
+                    cv.ellipsis(x, y)
+                    row.append(None)
+                    continue
+                box = cv.box(x, y, f"embed\n{layer.output_dim}", "embedding")
+                cv.arrow(current[i], box, "up")
+                row.append(box)
+            cv.label(y, f"Embedding({layer.input_dim}, {layer.output_dim})")
+            current = row
+        else:  # a head: Dense or TimeDistributed(Dense), applied per step when per step
+            inner = layer.layer if isinstance(layer, keras.layers.TimeDistributed) else layer
+            width = getattr(inner, "units", "?")
+            if per_step:
+                row = []
+                for i, (x, c) in enumerate(zip(xs, cols)):
+                    if c is None:
+                        cv.ellipsis(x, y)
+                        row.append(None)
+                        continue
+                    box = cv.box(x, y, f"Dense\n{width}", "head")
+                    cv.arrow(current[i], box, "up")
+                    row.append(box)
+                current = row
+            else:
+                box = cv.box(current[0], y, f"Dense\n{width}", "head")
+                cv.arrow(current, box, "up")
+                current = box
+            cv.label(
+                y,
+                f"{layer.name}: {type(layer).__name__}"
+                + (" (same Dense each step)" if per_step else ""),
+            )
+    y += 1.0
+    width_out = model.output_shape[-1]
+    if isinstance(current, list):
+        outs = []
+        for i, (x, c) in enumerate(zip(xs, cols)):
+            if c is None:
+                cv.ellipsis(x, y)
+                outs.append(None)
+                continue
+            box = cv.box(x, y, f"y{c}\n{width_out}", "output")
+            cv.arrow(current[i], box, "up")
+            outs.append(box)
+        cv.label(y, "output " + _shape_text(model.output_shape))
+        if feedback:
+            for i in range(max(history - 1, 0), len(cols) - 1):
+                if outs[i] is not None and outs[i + 1] is not None:
+                    cv.arrow(outs[i], (xs[i + 1], 0.0), "feedback")
+    else:
+        box = cv.box(current[0], y, f"y\n{width_out}", "output")
+        cv.arrow(current, box, "up")
+        cv.label(y, "output " + _shape_text(model.output_shape))
+    title = (
+        PATTERNS[name].name.replace("_", "-") + ": " + PATTERNS[name].summary.format(steps=steps)
+    )
+    return _finish(fig, ax, path, cols, title)
+
+
+def diagram_batches(sequences_shape: tuple[int, int, int], chunk: int, path: str | Path) -> Drawing:
+    """The stateful batch layout: sequences as rows, time cut into BATCH 1 | BATCH 2 | ...
+
+    Row i of each batch continues row i of the previous batch (the arrows), which is what
+    ``windows.stateful_chunks`` produces and a stateful layer expects.
+
+    Args:
+        sequences_shape: ``(samples, steps, features)`` of the whole sequences.
+        chunk: steps per batch.
+        path: a ``.png`` or ``.svg`` file.
+
+    Returns:
+        A :class:`Drawing`; ``boxes["input"]`` counts the drawn step cells and
+        ``arrows["stateful"]`` the row-continues-row arrows.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    path = _check_path(path)
+    if len(sequences_shape) != 3:
+        fail("sequences_shape", "`(samples, steps, features)`", sequences_shape)
+    n, t, f = (check_int(k, v) for k, v in zip(("samples", "steps", "features"), sequences_shape))
+    batches = stateful_chunks(
+        np.empty((1, t, 1)), check_int("chunk", chunk, high=t, context=f" for {t} steps")
+    )
+    rows = min(n, 4)
+    fig, ax = plt.subplots(figsize=(1.0 * t + 1.5 * len(batches) + 1.5, 0.7 * rows + 1.2))
+    cv = _Canvas(ax)
+    x0 = 0.0
+    step = 1
+    last_cells: list[tuple[float, float]] = []
+    for b, piece in enumerate(batches):
+        width = piece.shape[1]
+        ax.text(
+            x0 + (width - 1) * 0.55,
+            rows - 0.9,
+            f"BATCH {b + 1}",
+            ha="center",
+            fontsize=8,
+            weight="bold",
+        )
+        firsts, lasts = [], []
+        for r in range(rows):
+            yy = rows - 1 - r - 0.5
+            for k in range(width):
+                box = cv.box(x0 + k * 1.1, yy, f"seq {r + 1}\nt={step + k}", "input", width=0.95)
+                if k == 0:
+                    firsts.append(box)
+                if k == width - 1:
+                    lasts.append(box)
+        if last_cells:
+            for a, bb in zip(last_cells, firsts):
+                cv.arrow(a, bb, "stateful")
+        last_cells = lasts
+        x0 += width * 1.1 + 1.0
+        step += width
+    title = (
+        f"stateful batches: {n} sequences of {t} steps ({f} features), chunk={chunk}: "
+        "row i of each batch continues row i of the previous one"
+        + (f" (first {rows} rows shown)" if rows < n else "")
+    )
+    return _finish(fig, ax, path, list(range(1, t + 1)), title)

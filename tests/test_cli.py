@@ -1,0 +1,132 @@
+"""Each subcommand in a subprocess, its output and exit code checked."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keras_lstm_patterns.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def klp(*args, cwd=ROOT):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-m", "keras_lstm_patterns", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=240,
+    )
+
+
+def test_patterns():
+    p = klp("patterns")
+    assert p.returncode == 0
+    for name in ("many_to_one", "generate", "seq2seq_autoencoder", "next_token"):
+        assert name in p.stdout
+    assert "(batch, steps, features) -> (batch, units or outputs)" in p.stdout
+
+
+def test_explain():
+    p = klp(
+        "explain",
+        "many_to_one",
+        "--steps",
+        "5",
+        "--features",
+        "2",
+        "--units",
+        "8",
+        "--outputs",
+        "1",
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("many-to-one: 5 steps in")
+    assert "(batch, steps=5, features=2)" in p.stdout and "(batch, units=8)" in p.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["explain", "many_to_two"], "unknown pattern 'many_to_two'; valid patterns: many_to_one"),
+        (
+            ["explain", "many_to_one", "--units=4,-2"],
+            "`units` must be a positive integer or a sequence of them. Received: units=(4, -2)",
+        ),
+        (
+            ["explain", "many_to_one", "--steps", "0"],
+            "`steps` must be None or a positive integer. Received: steps=0",
+        ),
+        (["recipe", "nope"], "unknown recipe 'nope'; valid recipes: airline_forecast"),
+        (["windows", "missing.csv", "--look-back", "3"], "no such file: missing.csv"),
+        (
+            ["windows", "data/airline.csv", "--look-back", "300"],
+            "`look_back` must be between 1 and 143",
+        ),
+        (
+            ["windows", "data/airline.csv", "--look-back", "3", "--column", "x"],
+            "no column 'x' in airline.csv; columns: Date, Passengers",
+        ),
+    ],
+)
+def test_usage_errors(args, message, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_usage_error_in_a_subprocess():
+    p = klp("explain", "many_to_two")
+    assert p.returncode == 2 and "valid patterns" in p.stderr and "Traceback" not in p.stderr
+    p = klp("windows", "data/airline.csv")
+    assert p.returncode == 2 and "--look-back" in p.stderr
+
+
+def test_diagram(tmp_path):
+    out = tmp_path / "m2m.svg"
+    p = klp("diagram", "many_to_many", "-o", str(out), "--steps", "4")
+    assert p.returncode == 0, p.stderr
+    assert out.read_text().startswith("<?xml") and "wrote" in p.stdout
+
+
+def test_windows():
+    p = klp("windows", "data/airline.csv", "--look-back", "3", "--column", "Passengers")
+    assert p.returncode == 0, p.stderr
+    assert "x: (141, 3, 1)" in p.stdout and "y: (141, 1)" in p.stdout
+    assert "window 0: x=[112. 118. 132.] -> y=129.0" in p.stdout
+
+
+def test_recipes_list():
+    p = klp("recipes")
+    assert p.returncode == 0 and "airline_look_back" in p.stdout and "sunspots_steps" in p.stdout
+
+
+@pytest.mark.parametrize(
+    "sub", ["patterns", "explain", "diagram", "windows", "recipes", "recipe", "docs"]
+)
+def test_help_has_an_example(sub, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([sub, "--help"])
+    assert exit_.value.code == 0 and "Example: klp" in capsys.readouterr().out
+
+
+def test_recipe_runs_quick(tmp_path):
+    p = klp("recipe", "airline_forecast", "--quick", "--quiet", "--out", str(tmp_path))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (tmp_path / "results.json").exists()
+
+
+def test_docs_is_deterministic(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert klp("docs", str(a)).returncode == 0  # a fresh process ...
+    assert main(["docs", str(b)]) == 0  # ... and this one draw the same bytes
+    names = sorted(p.name for p in a.iterdir())
+    assert len(names) == 8
+    for n in names:
+        assert (a / n).read_bytes() == (b / n).read_bytes(), n

@@ -1,0 +1,80 @@
+import keras
+import pytest
+
+from keras_lstm_patterns import many_to_many, many_to_one, seq2seq_autoencoder, stateful_generator
+from keras_lstm_patterns.diagram import MAX_COLUMNS, diagram, diagram_batches
+from keras_lstm_patterns.explain import PATTERNS, build_pattern, recurrent_layers
+
+
+def shown(steps):
+    """How many step columns carry boxes: all, or 4 + the last beyond MAX_COLUMNS."""
+    return steps if steps <= MAX_COLUMNS else 5
+
+
+@pytest.mark.parametrize("name", list(PATTERNS))
+@pytest.mark.parametrize("steps", [3, 9])
+def test_every_pattern_structure(tmp_path, name, steps):
+    _, model, _ = build_pattern(name, steps=steps)
+    d = diagram(name, tmp_path / f"{name}.png", steps=steps)
+    assert d.path.read_bytes()[:4] == b"\x89PNG"
+    cols = shown(steps)
+    rnns = recurrent_layers(model)
+    assert d.boxes["cell"] == cols * len(rnns)
+    # state arrows join neighbouring drawn cells; the ellipsis breaks the chain once
+    links = cols - 1 if steps <= MAX_COLUMNS else cols - 2
+    assert d.arrows["state"] == links * len(rnns)
+    per_step_out = rnns[-1].return_sequences
+    assert d.boxes["output"] == (cols if per_step_out else 1)
+    assert d.arrows["stateful"] == sum(r.stateful for r in rnns)
+    repeats = sum(isinstance(la, keras.layers.RepeatVector) for la in model.layers) + (
+        1 if name == "seq2seq_autoencoder" else 0
+    )
+    assert d.boxes["repeat"] == cols * repeats
+    if name == "generate":
+        assert d.arrows["feedback"] == links
+    if name == "forecast":
+        assert 0 < d.arrows["feedback"] < links + 1
+    if name in ("many_to_one", "many_to_many", "seq2seq_autoencoder"):
+        assert d.boxes["input"] == cols
+    if name == "one_to_many":
+        assert d.boxes["input"] == 1
+
+
+def test_diagram_of_a_model_reads_its_flags(tmp_path):
+    m = many_to_one(4, 3, (6, 5, 4), outputs=2)
+    d = diagram(m, tmp_path / "m.svg")
+    assert d.path.read_text().startswith("<?xml")
+    assert d.boxes["cell"] == 12 and d.boxes["output"] == 1 and d.boxes["head"] == 1
+    m2 = many_to_many(None, 3, 5, outputs=3, stateful=True, batch_size=2)
+    d2 = diagram(m2, tmp_path / "m2.png", steps=4)
+    assert d2.boxes["output"] == 4 and d2.arrows["stateful"] == 1 and d2.boxes["head"] == 4
+    d3 = diagram(stateful_generator(2), tmp_path / "g.png", steps=4, drive="generate")
+    assert d3.arrows["feedback"] == 3
+    ae = seq2seq_autoencoder(4, 2, latent=3)
+    d4 = diagram(ae.autoencoder, tmp_path / "ae.png")
+    assert d4.boxes["repeat"] == 4 and d4.boxes["cell"] == 8
+
+
+def test_diagram_batches(tmp_path):
+    d = diagram_batches((3, 7, 2), 3, tmp_path / "b.png")
+    # batches of 3, 3, 1 steps; 3 rows; each row continues across 2 batch boundaries
+    assert d.boxes["input"] == 3 * 7
+    assert d.arrows["stateful"] == 3 * 2
+    big = diagram_batches((10, 4, 1), 2, tmp_path / "b2.png")
+    assert big.boxes["input"] == 4 * 4 and "first 4 rows" in big.title
+
+
+def test_same_bytes_twice(tmp_path):
+    for suffix in ("png", "svg"):
+        a = diagram("many_to_many", tmp_path / f"a.{suffix}").path.read_bytes()
+        b = diagram("many_to_many", tmp_path / f"b.{suffix}").path.read_bytes()
+        assert a == b
+
+
+def test_diagram_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"`path` must be a file name ending in .png or .svg"):
+        diagram("many_to_one", tmp_path / "x.jpg")
+    with pytest.raises(ValueError, match=r"`pattern` must be one of 'many_to_one'"):
+        diagram("many_to_two", tmp_path / "x.png")
+    with pytest.raises(ValueError, match=r"`chunk` must be between 1 and 4 for 4 steps"):
+        diagram_batches((2, 4, 1), 5, tmp_path / "x.png")
