@@ -85,7 +85,7 @@ class TimeDistributed(keras.layers.TimeDistributed):
     """``keras.layers.TimeDistributed``, applying a ``Dense`` to every step in one matmul.
 
     A ``Dense`` on a 3-D input already acts on each step separately, with the same
-    weights and bitwise the same result, so this applies it directly. That is faster, and
+    weights and the same result (up to float rounding), so this applies it directly. That is faster, and
     it avoids a Keras 3.15 fault: on an input with a fixed batch size and a free number
     of steps (every stateful sequence model), ``keras.layers.TimeDistributed`` retraced
     for a new length returns ``batch`` steps instead of ``steps``. Other wrapped layers

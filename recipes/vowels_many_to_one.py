@@ -68,6 +68,7 @@ def train_and_score(data, n_classes, cfg, verbose):
         cfg["units"],
         outputs=n_classes,
         cell=cfg["cell"],
+        dropout=cfg.get("dropout", 0.0),
         mask_value=0.0,
         output_activation="softmax",
     )

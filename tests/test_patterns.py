@@ -113,7 +113,7 @@ def test_dense_equals_time_distributed_dense():
     dense.build((None, 6, 5))
     td.build((None, 6, 5))
     td.set_weights(dense.get_weights())
-    np.testing.assert_array_equal(np.asarray(dense(x)), np.asarray(td(x)))
+    np.testing.assert_allclose(np.asarray(dense(x)), np.asarray(td(x)), atol=1e-6)
     assert dense.count_params() == td.count_params()
 
 
