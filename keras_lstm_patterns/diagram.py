@@ -112,20 +112,13 @@ def _resolve(model_or_pattern: Any, sizes: dict[str, Any]) -> tuple[str, keras.M
         return pat.name, model, int(args.get("steps") or 5)
     if isinstance(model_or_pattern, keras.Model):
         name = pattern_of(model_or_pattern)
-        shape = (
-            model_or_pattern.output_shape
-            if name in ("one_to_many", "seq2seq_autoencoder")
-            else model_or_pattern.input_shape
-        )
-        steps = (
-            shape[1]
-            if (len(shape) >= 2 and isinstance(shape[1], int) and name != "many_to_one")
-            or (name == "many_to_one" and shape[1] is not None)
-            else None
-        )
-        if not isinstance(steps, int) or (name in ("generate", "forecast") and "steps" in sizes):
+        # the steps drawn: the output's for RepeatVector models, else the input's
+        repeated = name in ("one_to_many", "seq2seq_autoencoder")
+        shape = model_or_pattern.output_shape if repeated else model_or_pattern.input_shape
+        steps = shape[1] if len(shape) >= 3 or (repeated and len(shape) >= 2) else None
+        if not isinstance(steps, int):
             steps = sizes.get("steps", 5)
-        return sizes.get("drive", name), model_or_pattern, int(steps)
+        return name, model_or_pattern, int(steps)
     fail(
         "model_or_pattern",
         "a keras.Model or a pattern name (" + ", ".join(PATTERNS) + ")",
