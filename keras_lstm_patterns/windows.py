@@ -14,13 +14,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import keras
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import as_strided
 
 from ._checks import as_series, check_finite, check_int, fail, is_int
 
-__all__ = ["look_back", "next_step", "sliding", "split", "stateful_chunks", "tanks"]
+__all__ = [
+    "WindowDataset",
+    "look_back",
+    "next_step",
+    "sliding",
+    "split",
+    "stateful_chunks",
+    "tanks",
+]
 
 
 def _windows(arr: np.ndarray, start: int, length: int, count: int, stride: int) -> np.ndarray:
@@ -296,3 +305,110 @@ def split(series: Any, train: float | int = 0.67) -> tuple[np.ndarray, np.ndarra
     else:
         fail("train", "a fraction in (0, 1) or a count", train)
     return series[:cut], series[cut:]
+
+
+class WindowDataset(keras.utils.PyDataset):
+    """Look-back windows cut on demand, one batch at a time, for ``model.fit``.
+
+    For a series too long to hold as ``(samples, look_back, features)`` (an array or a
+    ``numpy.memmap`` of years of readings): memory holds one batch of windows. A 3-D
+    source ``(entities, T, features)`` (tanks) gives windows within each entity, never
+    across two. ``shuffle=True`` permutes the window start indices each epoch (with a
+    random affine permutation, so no index array is stored); the values inside a window
+    are never reordered. Each batch is checked for NaN and inf as it is cut.
+
+    Args:
+        series: ``(time,)``, ``(time, features)`` or ``(entities, time, features)``.
+        look_back: steps per window.
+        horizon: following values per target (``y`` is ``(batch, features)`` for 1).
+        batch_size: windows per batch (the last batch may be smaller).
+        shuffle: visit the windows in a new random order each epoch.
+        seed: for the shuffling.
+        **kwargs: passed to ``keras.utils.PyDataset`` (``workers``...).
+
+    >>> ds = WindowDataset(np.arange(100.0), 10, batch_size=32)
+    >>> len(ds), ds[0][0].shape, ds[0][1].shape
+    (3, (32, 10, 1), (32, 1))
+    """
+
+    def __init__(
+        self,
+        series: Any,
+        look_back: int,
+        *,
+        horizon: int = 1,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        arr = np.asarray(series)  # a memmap stays a view of the file
+        if arr.ndim in (1, 2):
+            arr = arr.reshape(1, arr.shape[0], -1)
+        if arr.ndim != 3 or not np.issubdtype(arr.dtype, np.number):
+            fail(
+                "series",
+                "numeric `(time,)`, `(time, features)` or `(entities, time, features)`",
+                None,
+                shown=f"series with shape {np.shape(series)} and dtype {arr.dtype}",
+            )
+        t = arr.shape[1]
+        self.horizon = check_int(
+            "horizon", horizon, high=max(t - 1, 0), context=f" for series of length {t}"
+        )
+        self.look_back = check_int(
+            "look_back",
+            look_back,
+            high=t - self.horizon,
+            context=f" for series of length {t} and horizon={self.horizon}",
+        )
+        self.batch_size = check_int("batch_size", batch_size)
+        self.series = arr
+        self.per_entity = t - self.look_back - self.horizon + 1
+        self.count = arr.shape[0] * self.per_entity
+        self.shuffle = bool(shuffle)
+        self._rng = np.random.default_rng(seed)
+        self._affine = (1, 0)
+        if self.shuffle:
+            self._draw_order()
+
+    def _draw_order(self) -> None:
+        n = self.count
+        while True:
+            a = int(self._rng.integers(1, max(n, 2)))
+            if np.gcd(a, n) == 1:
+                break
+        self._affine = (a, int(self._rng.integers(0, n)))
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._draw_order()
+
+    @property
+    def num_batches(self) -> int:
+        return -(-self.count // self.batch_size)
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def positions(self, i: int) -> np.ndarray:
+        """The window numbers in batch ``i`` (entity * windows_per_entity + start)."""
+        k = np.arange(
+            i * self.batch_size, min(self.count, (i + 1) * self.batch_size), dtype=np.int64
+        )
+        a, c = self._affine
+        return (a * k + c) % self.count
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        if not 0 <= i < len(self):
+            raise IndexError(f"batch {i} out of range for {len(self)} batches")
+        pos = self.positions(i)
+        entity, start = np.divmod(pos, self.per_entity)
+        steps = start[:, None] + np.arange(self.look_back)
+        x = self.series[entity[:, None], steps]
+        ahead = start[:, None] + self.look_back + np.arange(self.horizon)
+        y = self.series[entity[:, None], ahead]
+        check_finite(f"series (batch {i})", x)
+        check_finite(f"series (batch {i})", y)
+        return x, (y[:, 0] if self.horizon == 1 else y)

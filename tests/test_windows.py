@@ -257,3 +257,62 @@ def test_huge_finite_values_are_accepted():
     assert windows.sliding(column, 3).shape == (4, 3, 1)
     with pytest.raises(ValueError, match=r"series\[2, 1\]=-inf"):
         windows.sliding(np.array([[1.0, 2], [3, 4], [5, -np.inf]]), 2)
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_window_dataset_matches_look_back(horizon):
+    series = np.random.default_rng(0).normal(size=(103, 2))
+    ds = windows.WindowDataset(series, 7, horizon=horizon, batch_size=16)
+    x = np.concatenate([ds[i][0] for i in range(len(ds))])
+    y = np.concatenate([ds[i][1] for i in range(len(ds))])
+    rx, ry = windows.look_back(series, 7, horizon=horizon)
+    np.testing.assert_array_equal(x, rx)
+    np.testing.assert_array_equal(y, ry)
+
+
+def test_window_dataset_shuffle_is_a_permutation_of_whole_windows():
+    series = np.arange(50.0)
+    ds = windows.WindowDataset(series, 5, batch_size=8, shuffle=True, seed=1)
+    for _ in range(2):
+        xs = np.concatenate([ds[i][0] for i in range(len(ds))])[:, :, 0]
+        starts = xs[:, 0].astype(int)
+        assert sorted(starts) == list(range(45))  # every window once
+        np.testing.assert_array_equal(xs, starts[:, None] + np.arange(5))  # values in order
+        ds.on_epoch_end()
+
+
+def test_window_dataset_tanks_never_cross_entities():
+    tanks = (
+        np.stack([np.full((12, 1), float(e)) for e in range(3)])
+        + np.arange(12.0)[None, :, None] / 100
+    )
+    ds = windows.WindowDataset(tanks, 4, batch_size=5, shuffle=True, seed=0)
+    x = np.concatenate([ds[i][0] for i in range(len(ds))])
+    y = np.concatenate([ds[i][1] for i in range(len(ds))])
+    assert len(x) == 3 * (12 - 4)
+    assert (np.floor(x[:, :, 0]).std(axis=1) == 0).all()  # one entity per window
+    np.testing.assert_array_equal(np.floor(y[:, 0]), np.floor(x[:, 0, 0]))
+
+
+def test_window_dataset_from_memmap_in_fit(tmp_path):
+    from keras_lstm_patterns import many_to_one
+
+    mm = np.lib.format.open_memmap(tmp_path / "s.npy", mode="w+", dtype="float32", shape=(500,))
+    mm[:] = np.sin(np.arange(500) / 10)
+    ds = windows.WindowDataset(np.load(tmp_path / "s.npy", mmap_mode="r"), 16, batch_size=64)
+    model = many_to_one(16, 1, 4, outputs=1)
+    model.compile(optimizer="adam", loss="mse", run_eagerly=True)
+    hist = model.fit(ds, epochs=1, verbose=0)
+    assert np.isfinite(hist.history["loss"][0])
+
+
+def test_window_dataset_errors():
+    with pytest.raises(
+        ValueError, match=r"`look_back` must be between 1 and 9 for series of length 10"
+    ):
+        windows.WindowDataset(np.arange(10.0), 10, batch_size=2)
+    with pytest.raises(ValueError, match=r"`batch_size` must be a positive integer"):
+        windows.WindowDataset(np.arange(10.0), 2, batch_size=0)
+    ds = windows.WindowDataset(np.array([1.0, 2.0, np.nan, 4.0, 5.0]), 2, batch_size=2)
+    with pytest.raises(ValueError, match=r"`series \(batch 0\)` must be finite"):
+        ds[0]
