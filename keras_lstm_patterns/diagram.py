@@ -10,6 +10,7 @@ the per-step head. Every box and arrow carries a ``gid`` (``box:cell``,
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,63 +204,55 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     tokens = "int" in str(model.inputs[0].dtype)
     feedback = name in ("generate", "forecast")
     history = len(cols) // 2 if name == "forecast" else 1
-    current: Any
-    if len(in_shape) == 3 or tokens:
-        current = []
+
+    def row(text: Any, kind: str, below: Any, arrow: str = "up") -> list:
+        """One box per drawn column (an ellipsis where steps are skipped), each fed from
+        the box below it, or from one box for all (``RepeatVector``)."""
+        out: list = []
         for i, (x, c) in enumerate(zip(xs, cols)):
             if c is None:
                 cv.ellipsis(x, y)
-                current.append(None)
+                out.append(None)
                 continue
+            box = cv.box(x, y, text(i, c), kind)
+            src = below[i] if isinstance(below, list) else below
+            if src is not None:
+                cv.arrow(src, box, arrow)
+            out.append(box)
+        return out
+
+    current: Any
+    if len(in_shape) == 3 or tokens:
+
+        def input_text(i: int, c: int) -> str:
             if feedback and i >= history:
-                text = f"y{c - 1}\nfed back"
-            elif tokens:
-                text = f"token {c}"
-            else:
-                text = f"x{c}\n{in_shape[-1]} feat."
-            current.append(cv.box(x, y, text, "input"))
-        cv.label(y, "input " + _shape_text(in_shape))
+                return f"y{c - 1}\nfed back"
+            return f"token {c}" if tokens else f"x{c}\n{in_shape[-1]} feat."
+
+        current = row(input_text, "input", None)
     else:
         current = cv.box(xs[-1] / 2, y, f"vector\n{in_shape[-1]} feat.", "input", width=1.4)
-        cv.label(y, "input " + _shape_text(in_shape))
+    cv.label(y, "input " + _shape_text(in_shape))
     for layer in layers:
         y += 1.0
         per_step = isinstance(current, list)
         if isinstance(layer, keras.layers.RepeatVector):
-            src = current
-            current = []
-            for x, c in zip(xs, cols):
-                if c is None:
-                    cv.ellipsis(x, y)
-                    current.append(None)
-                    continue
-                box = cv.box(x, y, "same\nvector", "repeat")
-                cv.arrow(src, box, "repeat")
-                current.append(box)
+            current = row(lambda i, c: "same\nvector", "repeat", current, "repeat")
             cv.label(y, f"RepeatVector({layer.n})")
         elif isinstance(layer, keras.layers.RNN):
-            kind = type(layer).__name__
-            row = []
-            prev = None
-            for i, (x, c) in enumerate(zip(xs, cols)):
-                if c is None:
-                    cv.ellipsis(x, y)
-                    row.append(None)
-                    prev = None
-                    continue
-                box = cv.box(x, y, f"{kind}\n{layer.units} units", "cell")
-                below = current[i] if per_step else None
-                if below is not None:
-                    cv.arrow(below, box, "up")
-                if prev is not None:
-                    cv.arrow(prev, box, "state")
-                row.append(box)
-                prev = box
+            cells = row(
+                lambda i, c, la=layer: f"{type(la).__name__}\n{la.units} units",
+                "cell",
+                current if per_step else None,
+            )
+            for left, right in itertools.pairwise(cells):
+                if left is not None and right is not None:
+                    cv.arrow(left, right, "state")
             if layer.stateful:
-                right = row[-1]
-                cv.arrow(right, (right[0] + 1.2, right[1]), "stateful")
+                last = cells[-1]
+                cv.arrow(last, (last[0] + 1.2, last[1]), "stateful")
                 ax.text(
-                    right[0] + 0.95,
+                    last[0] + 0.95,
                     y + 0.35,
                     "state to\nnext batch",
                     fontsize=6.5,
@@ -268,35 +261,17 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
                 )
             flags = "return_sequences" if layer.return_sequences else "last step only"
             cv.label(y, f"{layer.name}: {flags}" + (", stateful" if layer.stateful else ""))
-            current = row if layer.return_sequences else row[-1]
+            current = cells if layer.return_sequences else cells[-1]
         elif isinstance(layer, keras.layers.Embedding):
-            row = []
-            for i, (x, c) in enumerate(zip(xs, cols)):
-                if c is None:
-                    cv.ellipsis(x, y)
-                    row.append(None)
-                    continue
-                box = cv.box(x, y, f"embed\n{layer.output_dim}", "embedding")
-                cv.arrow(current[i], box, "up")
-                row.append(box)
+            current = row(lambda i, c, la=layer: f"embed\n{la.output_dim}", "embedding", current)
             cv.label(y, f"Embedding({layer.input_dim}, {layer.output_dim})")
-            current = row
         else:  # a head: Dense or TimeDistributed(Dense), applied per step when per step
             inner = layer.layer if isinstance(layer, keras.layers.TimeDistributed) else layer
-            width = getattr(inner, "units", "?")
+            text = f"Dense\n{getattr(inner, 'units', '?')}"
             if per_step:
-                row = []
-                for i, (x, c) in enumerate(zip(xs, cols)):
-                    if c is None:
-                        cv.ellipsis(x, y)
-                        row.append(None)
-                        continue
-                    box = cv.box(x, y, f"Dense\n{width}", "head")
-                    cv.arrow(current[i], box, "up")
-                    row.append(box)
-                current = row
+                current = row(lambda i, c, t=text: t, "head", current)
             else:
-                box = cv.box(current[0], y, f"Dense\n{width}", "head")
+                box = cv.box(current[0], y, text, "head")
                 cv.arrow(current, box, "up")
                 current = box
             cv.label(
@@ -307,16 +282,7 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     y += 1.0
     width_out = model.output_shape[-1]
     if isinstance(current, list):
-        outs = []
-        for i, (x, c) in enumerate(zip(xs, cols)):
-            if c is None:
-                cv.ellipsis(x, y)
-                outs.append(None)
-                continue
-            box = cv.box(x, y, f"y{c}\n{width_out}", "output")
-            cv.arrow(current[i], box, "up")
-            outs.append(box)
-        cv.label(y, "output " + _shape_text(model.output_shape))
+        outs = row(lambda i, c: f"y{c}\n{width_out}", "output", current)
         if feedback:
             for i in range(max(history - 1, 0), len(cols) - 1):
                 if outs[i] is not None and outs[i + 1] is not None:
@@ -324,7 +290,7 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     else:
         box = cv.box(current[0], y, f"y\n{width_out}", "output")
         cv.arrow(current, box, "up")
-        cv.label(y, "output " + _shape_text(model.output_shape))
+    cv.label(y, "output " + _shape_text(model.output_shape))
     title = (
         PATTERNS[name].name.replace("_", "-") + ": " + PATTERNS[name].summary.format(steps=steps)
     )

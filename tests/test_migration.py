@@ -71,13 +71,3 @@ def test_reset_states_moved():
     m(X)
     assert stateful.reset_states(m) == 1
     assert all(np.all(np.asarray(s) == 0) for s in m.get_layer("lstm_1").states)
-
-
-def test_dense_on_3d_is_time_distributed():
-    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
-    dense = keras.layers.Dense(4)
-    td = keras.layers.TimeDistributed(keras.layers.Dense(4))
-    dense.build((None, 5, 3))
-    td.build((None, 5, 3))
-    td.set_weights(dense.get_weights())
-    np.testing.assert_allclose(np.asarray(dense(x)), np.asarray(td(x)), atol=1e-6)
