@@ -43,3 +43,16 @@ def test_bad_split():
         ValueError, match=r"`split` must be one of 'train', 'test'. Received: split='val'"
     ):
         datasets.load_basic_motions("val")
+
+
+def test_every_data_file_ships_in_the_wheel():
+    """The wheel's package data (pyproject force-include) lists every CSV of data/."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    shipped = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    csvs = {f"data/{p.name}" for p in (root / "data").glob("*.csv")}
+    assert csvs <= set(shipped)
+    assert all(v == "keras_lstm_patterns/" + k for k, v in shipped.items())
