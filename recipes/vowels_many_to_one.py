@@ -86,7 +86,7 @@ def main(
     seed: int = 0, seeds: int = 5, quick: bool = False, out: Path | None = None, verbose: int = 2
 ) -> dict:
     started = time.perf_counter()
-    accuracy, confusion = {}, {}
+    accuracy, confusion, names = {}, {}, {}
     for name, (loader, cfg) in SETS.items():
         data, classes = arrays(loader)
         if quick:
@@ -98,6 +98,7 @@ def main(
             runs.append(acc)
             print(f"{name} seed {s}: test accuracy {acc:.4f}", flush=True)
         accuracy[name] = mean_std(runs)
+        names[name] = [str(c) for c in classes]
         yt = data[1][2]
         confusion[name] = np.array(
             [
@@ -117,6 +118,9 @@ def main(
         ax.imshow(m, cmap="Blues")
         for (i, j), v in np.ndenumerate(m):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+        ticks = range(len(names[k]))
+        ax.set_xticks(ticks, names[k], rotation=45, fontsize=7)
+        ax.set_yticks(ticks, names[k], fontsize=7)
         ax.set(title=f"{k}: last seed's confusion", xlabel="predicted", ylabel="true")
     results = {
         "accuracy": accuracy,
