@@ -9,8 +9,8 @@ Shows: a vector-to-sequence model. The 12 input months are one vector of 12 feat
 relative to the input year's mean, so the model learns the shape of the next year and
 its growth, not the level.
 Command: python recipes/airline_one_to_many.py [--quick] [--seed 0] [--seeds 5] [--out DIR]
-Expected: clearly below the seasonal naive forecast (repeat last year); RESULTS.md has
-the measured figures.
+Expected: slightly below the seasonal naive forecast (repeat last year) on average;
+RESULTS.md has the measured figures.
 """
 
 from __future__ import annotations
