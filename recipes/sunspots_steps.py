@@ -1,4 +1,4 @@
-"""Yearly sunspots: why `steps` (the look-back) must cover the pattern.
+"""Yearly sunspots: how many steps (years of look-back) a one-year-ahead LSTM needs.
 
 Pattern: many-to-one regression on look-back windows (`windows.look_back` +
 `many_to_one`).
