@@ -101,3 +101,12 @@ def save(
 
 def figure(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
     return plt.subplots(*args, **kwargs)
+
+
+def passengers_figure(y: np.ndarray, split: int, title: str) -> tuple[Any, Any]:
+    """The airline series with the train/test boundary, ready for a recipe's own lines."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(np.arange(len(y)), y, color="black", lw=1, label="passengers")
+    ax.axvline(split, color="grey", ls=":")
+    ax.set(xlabel="month since 1949-01", ylabel="passengers (thousands)", title=title)
+    return fig, ax

@@ -18,7 +18,7 @@ drift for some seeds (RESULTS.md: 88 ± 53 over 5 seeds).
 
 from __future__ import annotations
 
-from _common import cli, figure, fmt, mean_std, print_table, save, seed_list
+from _common import cli, fmt, mean_std, passengers_figure, print_table, save, seed_list
 
 # isort: split
 
@@ -91,8 +91,7 @@ def main(
         ["model", "test RMSE"],
         rows,
     )
-    fig, ax = figure(figsize=(9, 4))
-    ax.plot(np.arange(len(y)), y, color="black", lw=1, label="passengers")
+    fig, ax = passengers_figure(y, TRAIN, "48 months from the history alone")
     t = np.arange(TRAIN, len(y))
     ax.plot(
         t,
@@ -109,12 +108,6 @@ def main(
             alpha=0.5,
             label="LSTM forecasts (one per seed)" if k == 0 else None,
         )
-    ax.axvline(TRAIN, color="grey", ls=":")
-    ax.set(
-        xlabel="month since 1949-01",
-        ylabel="passengers (thousands)",
-        title="48 months from the history alone",
-    )
     ax.legend()
     results = {"rmse": stat, "baselines": base, "quoted": QUOTED, "config": cfg, "table": table}
     save(out or Path("results") / NAME, NAME, results, fig, quick=quick, started=started)

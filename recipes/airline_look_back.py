@@ -19,7 +19,7 @@ about 14.3, below the seasonal random walk's 15.6 (RESULTS.md has the measured f
 
 from __future__ import annotations
 
-from _common import cli, figure, fmt, mean_std, print_table, save, seed_list
+from _common import cli, fmt, mean_std, passengers_figure, print_table, save, seed_list
 
 # isort: split
 
@@ -131,15 +131,19 @@ def main(
         ["model", "this run", "published"],
         rows,
     )
-    fig, ax = figure(figsize=(9, 4))
-    months = np.arange(len(y))
-    ax.plot(months, y, color="black", lw=1, label="passengers")
+    fig, ax = passengers_figure(y, TRAIN, "One month ahead")
     ax.plot(
-        months[TRAIN:], baselines.seasonal_random_walk(y, TRAIN), lw=1, label="seasonal random walk"
+        np.arange(TRAIN, len(y)),
+        baselines.seasonal_random_walk(y, TRAIN),
+        lw=1,
+        label="seasonal random walk",
     )
-    ax.plot(months[TRAIN:], last_pred, lw=1.5, label=f"cookbook LSTM (seed {seed + seeds - 1})")
-    ax.axvline(TRAIN, color="grey", ls=":")
-    ax.set(xlabel="month since 1949-01", ylabel="passengers (thousands)", title="One month ahead")
+    ax.plot(
+        np.arange(TRAIN, len(y)),
+        last_pred,
+        lw=1.5,
+        label=f"cookbook LSTM (seed {seed + seeds - 1})",
+    )
     ax.legend()
     results = {
         "rmse": stats,

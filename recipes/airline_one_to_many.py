@@ -15,7 +15,7 @@ RESULTS.md has the measured figures.
 
 from __future__ import annotations
 
-from _common import cli, figure, fmt, mean_std, print_table, save, seed_list
+from _common import cli, fmt, mean_std, passengers_figure, print_table, save, seed_list
 
 # isort: split
 
@@ -73,17 +73,10 @@ def main(
             ["seasonal naive (repeat last year)", fmt(snaive)],
         ],
     )
-    fig, ax = figure(figsize=(9, 4))
-    ax.plot(np.arange(len(y)), y, color="black", lw=1, label="passengers")
+    fig, ax = passengers_figure(y, TRAIN, "Next year from last year")
     t = np.arange(TRAIN, len(y))
     ax.plot(t, y[TRAIN - 12 : -12], lw=1, label="seasonal naive")
     ax.plot(t, np.mean(preds, axis=0), lw=1.5, label="one_to_many LSTM (mean over seeds)")
-    ax.axvline(TRAIN, color="grey", ls=":")
-    ax.set(
-        xlabel="month since 1949-01",
-        ylabel="passengers (thousands)",
-        title="Next year from last year",
-    )
     ax.legend()
     results = {"rmse": stat, "seasonal_naive": snaive, "config": cfg, "table": table}
     save(out or Path("results") / NAME, NAME, results, fig, quick=quick, started=started)
