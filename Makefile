@@ -5,7 +5,12 @@ PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 3
 export KERAS_BACKEND ?= tensorflow
 
-.PHONY: demo test lint format docs bench clean
+# The JAX and PyTorch runs get a venv of their own: TensorFlow imports JAX when it is
+# installed, which would change what `make test` and `make bench` measure.
+BVENV := .venv-backends
+BPY := $(BVENV)/bin/python
+
+.PHONY: demo test test-backends lint format docs bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +32,19 @@ test: $(VENV)/.installed-test
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
+$(BVENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BVENV)
+	$(BPY) -m pip install -q --upgrade pip
+	$(BPY) -m pip install -q -e ".[test,backends]"
+	touch $@
+
+# The whole suite on each backend, one after the other.
+test-backends: $(BVENV)/.installed
+	for backend in tensorflow jax torch; do \
+		echo "== KERAS_BACKEND=$$backend"; \
+		KERAS_BACKEND=$$backend $(BPY) -m pytest || exit 1; \
+	done
+
 format: $(VENV)/.installed-test
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
@@ -38,6 +56,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/windows.py
 	$(PY) benchmarks/rollout.py
 	$(PY) benchmarks/stateful_fit.py
+	$(PY) benchmarks/streaming.py
 
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) $(BVENV) results

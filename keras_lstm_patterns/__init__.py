@@ -16,6 +16,7 @@ from .explain import explain as explain
 from .stateful import fit_stateful as fit_stateful
 from .stateful import forecast as forecast
 from .stateful import generate as generate
+from .stateful import predict_chunks as predict_chunks
 from .stateful import reset_states as reset_states
 from .stateful import with_batch_size as with_batch_size
 
@@ -32,6 +33,7 @@ __all__ = [
     "many_to_one",
     "next_token_model",
     "one_to_many",
+    "predict_chunks",
     "reset_states",
     "seq2seq_autoencoder",
     "stateful",

@@ -62,6 +62,12 @@ class PatternModel(keras.Model):
             self._check_input(args[0])
         return super().__call__(*args, **kwargs)
 
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        # The JAX trainer reaches `call` through `stateless_call`, not `__call__`.
+        if len(self.inputs) == 1:
+            self._check_input(inputs)
+        return super().call(inputs, *args, **kwargs)
+
     def _check_input(self, x: Any) -> None:
         shape = getattr(x, "shape", None)
         if shape is None:

@@ -14,6 +14,7 @@ import numpy as np
 from ._checks import check_int, fail
 
 __all__ = [
+    "autoregression_rollout",
     "bigram_bits_per_char",
     "persistence",
     "rmse",
@@ -104,6 +105,35 @@ def seasonal_random_walk_rollout(history: Any, steps: int, period: int = 12) -> 
     for _ in range(steps):
         logy.append(logy[-1] + logy[-period] - logy[-period - 1])
     return np.exp(np.array(logy[len(h) :]))
+
+
+def autoregression_rollout(
+    history: Any, order: int, steps: int, *, ridge: float = 0.0
+) -> np.ndarray:
+    """A linear AR(``order``) with intercept, least squares on ``history``, rolled out.
+
+    ``x[t] = c + a_1 x[t-1] + ... + a_p x[t-p]``, fitted with an optional ridge penalty on
+    the ``a`` (not on ``c``), then fed its own forecasts for ``steps`` steps: the linear
+    model a recurrent generator should at least match.
+
+    >>> autoregression_rollout([1.0, 2.0, 4.0, 8.0, 16.0, 32.0], 1, 2).round(6).tolist()
+    [64.0, 128.0]
+    """
+    h = np.asarray(history, dtype="float64")
+    if h.ndim != 1:
+        fail("history", "1-D", None, shown=f"history with shape {h.shape}")
+    order = check_int("order", order, high=(len(h) - 1) // 2)
+    steps = check_int("steps", steps)
+    if not (np.isfinite(ridge) and ridge >= 0):
+        fail("ridge", "a finite number >= 0", ridge)
+    lags = np.stack([h[i : len(h) - order + i] for i in range(order)], axis=1)
+    a = np.c_[lags, np.ones(len(lags))]
+    penalty = ridge * np.diag([1.0] * order + [0.0])
+    coef = np.linalg.solve(a.T @ a + penalty, a.T @ h[order:])
+    out = list(h[-order:])
+    for _ in range(steps):
+        out.append(float(np.dot(coef[:order], out[-order:]) + coef[order]))
+    return np.array(out[order:])
 
 
 def _check_texts(train: Sequence[str], test: Sequence[str]) -> None:

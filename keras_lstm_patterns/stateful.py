@@ -6,8 +6,11 @@ batch size, no shuffling, and a reset between independent sequences. Keras 3 rem
 ``Model.reset_states()``, keeps the state across ``fit`` epochs, accepts
 ``fit(shuffle=True)`` silently, and broadcasts a short last batch into the state instead
 of failing. This module gives the missing pieces: resets, snapshots, a batch-size change,
-a ``fit`` that respects the rules, and feedback loops (``generate``, ``forecast``) that
-run as one compiled program instead of one Python call per step.
+a ``fit`` that respects the rules, chunked prediction, and feedback loops (``generate``,
+``forecast``) that run as one compiled program instead of one Python call per step.
+They give the same results on the TensorFlow, JAX and PyTorch backends (``_carry``
+explains how the states are carried where Keras does not), and refuse a model built
+under a distribution strategy with more than one replica.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from . import _carry
 from ._checks import check_int, fail
 from .explain import flat_layers
 from .windows import stateful_chunks
@@ -31,6 +35,7 @@ __all__ = [
     "generate",
     "get_states",
     "load_states",
+    "predict_chunks",
     "reset_states",
     "save_states",
     "set_states",
@@ -60,6 +65,28 @@ def _require_stateful(model: Any) -> list[keras.layers.Layer]:
             shown=f"model {model.name!r} with no stateful layer",
         )
     return layers
+
+
+def _replicas(model: keras.Model) -> int:
+    """How many replicas the model's distribution strategy trains on (1 without one)."""
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only
+    return int(getattr(strategy, "num_replicas_in_sync", 1) or 1)
+
+
+def _refuse_replicas(model: keras.Model, what: str) -> None:
+    replicas = _replicas(model)
+    if replicas > 1:
+        fail(
+            "model",
+            f"built outside a distribution strategy for {what}: under a strategy with "
+            f"{replicas} replicas each replica receives a slice of every batch while a "
+            "stateful layer's states hold the whole batch, so row i would not continue "
+            "row i; train stateful models on one device (or give each worker its own "
+            "sequences and model)",
+            model.name,
+            shown=f"model {model.name!r} under {type(model.distribute_strategy).__name__} "
+            f"with {replicas} replicas",
+        )
 
 
 def _fixed_batch(model: keras.Model) -> int:
@@ -217,6 +244,7 @@ class ResetStates(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
         if self.every and batch % self.every == 0 and batch > 0:
+            _carry.sync_before_reset(self.model)
             reset_states(self.model)
 
 
@@ -297,7 +325,8 @@ def fit_stateful(
         ValueError: ``shuffle=True``, a batch size the model was not built with, a sample
             count that is not a multiple of ``batch_size``, a model with no stateful layer.
     """
-    _require_stateful(model)
+    layers = _require_stateful(model)
+    _refuse_replicas(model, "fit_stateful")
     epochs = check_int("epochs", epochs)
     batch_size = check_int("batch_size", batch_size)
     fixed = _fixed_batch(model)
@@ -335,9 +364,16 @@ def fit_stateful(
     cbs = list(callbacks)
     if chunk is None:
         cbs.insert(0, ResetStates())
-        return model.fit(
-            x, y, epochs=epochs, batch_size=batch_size, shuffle=False, callbacks=cbs, **fit_kwargs
-        )
+        with _carry.carried_in_fit(model, layers):
+            return model.fit(
+                x,
+                y,
+                epochs=epochs,
+                batch_size=batch_size,
+                shuffle=False,
+                callbacks=cbs,
+                **fit_kwargs,
+            )
     if x.ndim != 3:
         fail(
             "x",
@@ -347,7 +383,8 @@ def fit_stateful(
         )
     data = _Chunks(x, y, batch_size, check_int("chunk", chunk, high=x.shape[1]))
     cbs.insert(0, ResetStates(every=data.per_group))
-    return model.fit(data.as_input(), epochs=epochs, shuffle=False, callbacks=cbs, **fit_kwargs)
+    with _carry.carried_in_fit(model, layers):
+        return model.fit(data.as_input(), epochs=epochs, shuffle=False, callbacks=cbs, **fit_kwargs)
 
 
 # --- compiled feedback loops -------------------------------------------------------------
@@ -385,6 +422,7 @@ def _rollout_fn(model: keras.Model) -> Any:
 
 def _check_feedback(model: keras.Model, name: str, data: Any, steps: int) -> np.ndarray:
     _require_stateful(model)
+    _refuse_replicas(model, "generate and forecast")
     batch = _fixed_batch(model)
     in_shape, out_shape = model.input_shape, model.output_shape
     if len(in_shape) != 3:
@@ -450,8 +488,7 @@ def generate(model: keras.Model, first_step: Any, steps: int) -> np.ndarray:
         fail(
             "first_step", "one step long, `(batch, 1, features)`", None, shown=f"shape {arr.shape}"
         )
-    reset_states(model)
-    return np.asarray(_rollout_fn(model)(arr, np.int32(steps)))
+    return _run_rollout(model, arr, steps)
 
 
 def forecast(model: keras.Model, history: Any, steps: int) -> np.ndarray:
@@ -470,5 +507,53 @@ def forecast(model: keras.Model, history: Any, steps: int) -> np.ndarray:
         ``(batch, steps, features)``, the new steps only.
     """
     arr = _check_feedback(model, "history", history, steps)
+    return _run_rollout(model, arr, steps)
+
+
+def _run_rollout(model: keras.Model, prefix: np.ndarray, steps: int) -> np.ndarray:
     reset_states(model)
-    return np.asarray(_rollout_fn(model)(arr, np.int32(steps)))
+    if keras.backend.backend() == "tensorflow":
+        return np.asarray(_rollout_fn(model)(prefix, np.int32(steps)))
+    svars = _carry.state_variables(stateful_layers(model))
+    return _carry.rollout(model, svars, prefix, steps)
+
+
+def predict_chunks(model: keras.Model, sequences: Any, chunk: int) -> np.ndarray:
+    """Predict whole sequences through a stateful model, ``chunk`` steps per call.
+
+    Resets, then feeds ``windows.stateful_chunks(sequences, chunk)`` in order so each
+    call continues the state the previous one left; returns the outputs joined along
+    time, equal to running each whole sequence at once from zero state. This is the
+    prediction a stateful model is built for (a stream arriving in pieces), and it
+    carries the states on every backend (Keras's own ``predict`` does not on JAX).
+
+    Args:
+        model: a stateful model with a free or ``chunk``-compatible steps axis.
+        sequences: ``(batch, T, features)`` with ``batch`` the model's batch size.
+        chunk: steps per call (the last call may be shorter).
+
+    Returns:
+        ``(batch, T, outputs)`` for a model that returns sequences, or the output of the
+        last call for one that does not.
+    """
+    layers = _require_stateful(model)
+    _refuse_replicas(model, "predict_chunks")
+    batch = _fixed_batch(model)
+    arr = np.asarray(sequences, dtype="float32")
+    if arr.ndim != 3 or arr.shape[0] != batch:
+        fail(
+            "sequences",
+            f"of shape `(batch={batch}, steps, features)` (the model's fixed batch size)",
+            None,
+            shown=f"shape {arr.shape}",
+        )
+    parts = stateful_chunks(arr, check_int("chunk", chunk, high=arr.shape[1]))
+    reset_states(model)
+    if keras.backend.backend() == "tensorflow":
+        outs = [np.asarray(model.predict_on_batch(p)) for p in parts]
+    else:
+        svars = _carry.state_variables(layers)
+        outs = [_carry.call_with_states(model, svars, p) for p in parts]
+    if outs[0].ndim == 3:
+        return np.concatenate(outs, axis=1)
+    return outs[-1]

@@ -11,6 +11,7 @@ no values are copied.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 from typing import Any
 
@@ -307,6 +308,19 @@ def split(series: Any, train: float | int = 0.67) -> tuple[np.ndarray, np.ndarra
     return series[:cut], series[cut:]
 
 
+def _file_mapping(arr: np.ndarray) -> mmap.mmap | None:
+    """The read-only file mapping under a memmap view, if there is one."""
+    base: Any = arr
+    while base is not None:
+        mapping = getattr(base, "_mmap", None)
+        if isinstance(mapping, mmap.mmap):
+            return mapping if hasattr(mapping, "madvise") else None
+        if isinstance(base, mmap.mmap):
+            return base
+        base = getattr(base, "base", None)
+    return None
+
+
 class WindowDataset(keras.utils.PyDataset):
     """Look-back windows cut on demand, one batch at a time, for ``model.fit``.
 
@@ -317,19 +331,31 @@ class WindowDataset(keras.utils.PyDataset):
     random affine permutation, so no index array is stored); the values inside a window
     are never reordered. Each batch is checked for NaN and inf as it is cut.
 
+    For several workers (``MultiWorkerMirroredStrategy``), give each its own
+    ``shard_index`` out of ``num_shards``: worker ``i`` takes every ``num_shards``-th
+    window of the (shuffled) order starting at ``i``, so with the same ``seed`` the
+    shards are disjoint and together cover every window exactly once per epoch.
+
     Args:
         series: ``(time,)``, ``(time, features)`` or ``(entities, time, features)``.
         look_back: steps per window.
         horizon: following values per target (``y`` is ``(batch, features)`` for 1).
         batch_size: windows per batch (the last batch may be smaller).
+        stride: steps between the starts of consecutive windows (``look_back`` gives
+            windows that do not overlap, so an epoch reads every value once).
         shuffle: visit the windows in a new random order each epoch.
-        seed: for the shuffling.
+        seed: for the shuffling (the same on every worker when sharding).
+        num_shards, shard_index: this worker's share of the windows.
         **kwargs: passed to ``keras.utils.PyDataset`` (``workers``...).
 
     >>> ds = WindowDataset(np.arange(100.0), 10, batch_size=32)
     >>> len(ds), ds[0][0].shape, ds[0][1].shape
     (3, (32, 10, 1), (32, 1))
+    >>> WindowDataset(np.arange(100.0), 10, batch_size=32, stride=10).count
+    9
     """
+
+    RELEASE_EVERY = 16
 
     def __init__(
         self,
@@ -338,8 +364,11 @@ class WindowDataset(keras.utils.PyDataset):
         *,
         horizon: int = 1,
         batch_size: int,
+        stride: int = 1,
         shuffle: bool = False,
         seed: int | None = None,
+        num_shards: int = 1,
+        shard_index: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -364,9 +393,16 @@ class WindowDataset(keras.utils.PyDataset):
             context=f" for series of length {t} and horizon={self.horizon}",
         )
         self.batch_size = check_int("batch_size", batch_size)
+        self.stride = check_int("stride", stride)
+        self.num_shards = check_int("num_shards", num_shards)
+        self.shard_index = check_int("shard_index", shard_index, low=0, high=self.num_shards - 1)
         self.series = arr
-        self.per_entity = t - self.look_back - self.horizon + 1
-        self.count = arr.shape[0] * self.per_entity
+        self._mapping = _file_mapping(arr)
+        self.per_entity = (t - self.look_back - self.horizon) // self.stride + 1
+        self.total = arr.shape[0] * self.per_entity  # windows of all shards
+        if self.total < self.num_shards:
+            fail("num_shards", f"at most the number of windows ({self.total})", num_shards)
+        self.count = len(range(self.shard_index, self.total, self.num_shards))  # this shard
         self.shuffle = bool(shuffle)
         self._rng = np.random.default_rng(seed)
         self._affine = (1, 0)
@@ -374,7 +410,7 @@ class WindowDataset(keras.utils.PyDataset):
             self._draw_order()
 
     def _draw_order(self) -> None:
-        n = self.count
+        n = self.total
         while True:
             a = int(self._rng.integers(1, max(n, 2)))
             if np.gcd(a, n) == 1:
@@ -384,6 +420,18 @@ class WindowDataset(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self._draw_order()
+        self.release()
+
+    def release(self) -> None:
+        """Drop the file pages a memmap source has read from this process's memory.
+
+        Reading a memmap maps the pages it touched into the process, so an epoch over a
+        file would otherwise leave the whole file resident. The pages stay in the
+        operating system's cache; only the process's share is released. Called every
+        ``RELEASE_EVERY`` batches and at the end of each epoch; does nothing for arrays.
+        """
+        if self._mapping is not None:
+            self._mapping.madvise(mmap.MADV_DONTNEED)
 
     @property
     def num_batches(self) -> int:
@@ -393,18 +441,22 @@ class WindowDataset(keras.utils.PyDataset):
         return self.num_batches
 
     def positions(self, i: int) -> np.ndarray:
-        """The window numbers in batch ``i`` (entity * windows_per_entity + start)."""
+        """The window numbers in batch ``i`` (entity * windows_per_entity + window)."""
         k = np.arange(
             i * self.batch_size, min(self.count, (i + 1) * self.batch_size), dtype=np.int64
         )
+        k = k * self.num_shards + self.shard_index  # this shard's places in the order
         a, c = self._affine
-        return (a * k + c) % self.count
+        return (a * k + c) % self.total
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         if not 0 <= i < len(self):
             raise IndexError(f"batch {i} out of range for {len(self)} batches")
+        if i % self.RELEASE_EVERY == self.RELEASE_EVERY - 1:
+            self.release()
         pos = self.positions(i)
         entity, start = np.divmod(pos, self.per_entity)
+        start = start * self.stride
         steps = start[:, None] + np.arange(self.look_back)
         x = self.series[entity[:, None], steps]
         ahead = start[:, None] + self.look_back + np.arange(self.horizon)

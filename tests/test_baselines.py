@@ -66,3 +66,26 @@ def test_bigram_without_first_character():
     # P(b|a) = 2/4 with add-one; only the pair is scored
     got = baselines.bigram_bits_per_char(["aab"], ["ab"], "ab", score_first=False)
     assert got == pytest.approx(-np.log2(2 / 4))
+
+
+def test_autoregression_rollout_recovers_a_noise_free_ar2():
+    x = [1.0, 0.5]
+    for _ in range(40):
+        x.append(0.3 + 0.6 * x[-1] - 0.2 * x[-2])
+    want = []
+    h = list(x)
+    for _ in range(10):
+        h.append(0.3 + 0.6 * h[-1] - 0.2 * h[-2])
+        want.append(h[-1])
+    got = baselines.autoregression_rollout(x, 2, 10)
+    np.testing.assert_allclose(got, want, atol=1e-8)
+    # a ridge pulls the lag weights towards 0: the rollout moves to the mean sooner
+    shrunk = baselines.autoregression_rollout(x, 2, 10, ridge=1e3)
+    assert not np.allclose(shrunk, want, atol=1e-3)
+
+
+def test_autoregression_rollout_errors():
+    with pytest.raises(ValueError, match=r"`order` must be between 1 and 2"):
+        baselines.autoregression_rollout(np.arange(6.0), 3, 2)
+    with pytest.raises(ValueError, match=r"`ridge` must be a finite number >= 0"):
+        baselines.autoregression_rollout(np.arange(6.0), 1, 2, ridge=-1.0)

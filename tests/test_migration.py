@@ -70,4 +70,4 @@ def test_reset_states_moved():
     assert not hasattr(m, "reset_states")
     m(X)
     assert stateful.reset_states(m) == 1
-    assert all(np.all(np.asarray(s) == 0) for s in m.get_layer("lstm_1").states)
+    assert all(np.all(keras.ops.convert_to_numpy(s) == 0) for s in m.get_layer("lstm_1").states)

@@ -80,7 +80,9 @@ def test_seq2seq(tmp_path, cell, enc, dec):
     check_model(ae.autoencoder, tmp_path, output_shape=(None, 6, 3))
     x = sample_input(ae.autoencoder)
     np.testing.assert_allclose(
-        np.asarray(ae.autoencoder(x)), np.asarray(ae.decoder(ae.encoder(x))), atol=1e-6
+        keras.ops.convert_to_numpy(ae.autoencoder(x)),
+        keras.ops.convert_to_numpy(ae.decoder(ae.encoder(x))),
+        atol=1e-6,
     )
 
 
@@ -88,7 +90,7 @@ def test_seq2seq(tmp_path, cell, enc, dec):
 def test_next_token(tmp_path, cell):
     m = next_token_model(20, embedding_dim=4, units=(8, 6), cell=cell)
     check_model(m, tmp_path, output_shape=(None, None, 20), loss="sparse_categorical_crossentropy")
-    probs = np.asarray(m(sample_input(m)))
+    probs = keras.ops.convert_to_numpy(m(sample_input(m)))
     np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
     tokens = np.random.default_rng(0).integers(0, 20, size=(4, 9))
     x, y = windows.next_step(tokens)
@@ -102,7 +104,9 @@ def test_many_to_one_is_last_step_of_many_to_many():
     b = many_to_one(7, 3, (6, 5), outputs=2)
     b.set_weights(a.get_weights())
     x = sample_input(a, batch=4)
-    np.testing.assert_allclose(np.asarray(b(x)), np.asarray(a(x))[:, -1], atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(b(x)), keras.ops.convert_to_numpy(a(x))[:, -1], atol=1e-6
+    )
 
 
 def test_dense_equals_time_distributed_dense():
@@ -113,7 +117,9 @@ def test_dense_equals_time_distributed_dense():
     dense.build((None, 6, 5))
     td.build((None, 6, 5))
     td.set_weights(dense.get_weights())
-    np.testing.assert_allclose(np.asarray(dense(x)), np.asarray(td(x)), atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(dense(x)), keras.ops.convert_to_numpy(td(x)), atol=1e-6
+    )
     assert dense.count_params() == td.count_params()
 
 
@@ -129,9 +135,9 @@ def test_masked_padded_batch_equals_unpadded(cell):
     masked = many_to_one(None, 2, (6, 4), outputs=1, cell=cell, mask_value=0.0)
     plain = many_to_one(None, 2, (6, 4), outputs=1, cell=cell)
     plain.set_weights(masked.get_weights())
-    got = np.asarray(masked(padded))
+    got = keras.ops.convert_to_numpy(masked(padded))
     for i, s in enumerate(seqs):
-        np.testing.assert_allclose(got[i], np.asarray(plain(s[None]))[0], atol=1e-5)
+        np.testing.assert_allclose(got[i], keras.ops.convert_to_numpy(plain(s[None]))[0], atol=1e-5)
 
 
 def test_stateful_needs_fixed_batch_input():

@@ -20,16 +20,46 @@ def data(shape, seed=0):
     return np.random.default_rng(seed).normal(size=shape).astype("float32")
 
 
+def call(model, x):
+    """An eager call: it carries a stateful layer's state on every backend."""
+    return keras.ops.convert_to_numpy(model(x))
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru", "simple"])
 @pytest.mark.parametrize("chunk", [1, 3, 7])
 def test_chunks_equal_whole_sequence(cell, chunk):
     model = seeded_generator(cell=cell)
     seq = data((3, 10, 2))
     stateful.reset_states(model)
-    whole = np.asarray(model.predict_on_batch(seq))
+    whole = call(model, seq)
+    np.testing.assert_allclose(stateful.predict_chunks(model, seq, chunk), whole, atol=1e-5)
+    # the state is left where the last chunk ended
+    stateful.reset_states(model)
+    call(model, seq)
+    after = call(model, seq[:, :2])
+    stateful.predict_chunks(model, seq, chunk)
+    np.testing.assert_allclose(call(model, seq[:, :2]), after, atol=1e-5)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="Keras's own predict")
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_keras_predict_on_batch_carries_state_on_tensorflow(chunk):
+    model = seeded_generator()
+    seq = data((3, 8, 2))
     stateful.reset_states(model)
     parts = [np.asarray(model.predict_on_batch(c)) for c in windows.stateful_chunks(seq, chunk)]
-    np.testing.assert_allclose(np.concatenate(parts, axis=1), whole, atol=1e-5)
+    np.testing.assert_allclose(
+        np.concatenate(parts, axis=1), stateful.predict_chunks(model, seq, 8), atol=1e-5
+    )
+
+
+def test_predict_chunks_of_a_many_to_one_model_gives_the_last_output():
+    keras.utils.set_random_seed(4)
+    model = many_to_one(None, 2, 5, outputs=3, stateful=True, batch_size=2)
+    seq = data((2, 9, 2), seed=4)
+    stateful.reset_states(model)
+    whole = call(model, seq)
+    np.testing.assert_allclose(stateful.predict_chunks(model, seq, 4), whole, atol=1e-5)
 
 
 def test_chunks_without_reset_differ():
@@ -37,11 +67,11 @@ def test_chunks_without_reset_differ():
     model = seeded_generator()
     seq = data((3, 6, 2))
     stateful.reset_states(model)
-    first = np.asarray(model(seq))
-    second = np.asarray(model(seq))
+    first = call(model, seq)
+    second = call(model, seq)
     assert not np.allclose(first, second, atol=1e-4)
     assert stateful.reset_states(model) == 1
-    np.testing.assert_allclose(np.asarray(model(seq)), first, atol=1e-6)
+    np.testing.assert_allclose(call(model, seq), first, atol=1e-6)
 
 
 def test_reset_reaches_nested_models():
@@ -49,9 +79,9 @@ def test_reset_reaches_nested_models():
     inp = keras.Input(batch_shape=(3, None, 2))
     outer = keras.Model(inp, inner(inp))
     seq = data((3, 4, 2))
-    first = np.asarray(outer(seq))
+    first = call(outer, seq)
     assert stateful.reset_states(outer) == 1
-    np.testing.assert_allclose(np.asarray(outer(seq)), first, atol=1e-6)
+    np.testing.assert_allclose(call(outer, seq), first, atol=1e-6)
 
 
 def test_get_set_states_roundtrip(tmp_path):
@@ -61,44 +91,44 @@ def test_get_set_states_roundtrip(tmp_path):
     model(seq)
     snap = stateful.get_states(model)
     assert len(snap) == 1 and [s.shape for s in snap[0]] == [(3, 6), (3, 6)]
-    nxt = np.asarray(model(seq))
+    nxt = call(model, seq)
     stateful.set_states(model, snap)
-    np.testing.assert_allclose(np.asarray(model(seq)), nxt, atol=1e-6)
+    np.testing.assert_allclose(call(model, seq), nxt, atol=1e-6)
     path = stateful.save_states(model, tmp_path / "states")
-    after = np.asarray(model(seq))
+    after = call(model, seq)
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     stateful.load_states(loaded, path)
-    np.testing.assert_allclose(np.asarray(loaded(seq)), after, atol=1e-6)
+    np.testing.assert_allclose(call(loaded, seq), after, atol=1e-6)
 
 
 def test_with_batch_size_keeps_outputs():
     big = seeded_generator(batch_size=4)
     seq = data((4, 6, 2))
     stateful.reset_states(big)
-    ref = np.asarray(big(seq))
+    ref = call(big, seq)
     one = stateful.with_batch_size(big, 1)
     assert one.input_shape == (1, None, 2)
     for i in range(4):
         stateful.reset_states(one)
-        np.testing.assert_allclose(np.asarray(one(seq[i : i + 1])), ref[i : i + 1], atol=1e-5)
+        np.testing.assert_allclose(call(one, seq[i : i + 1]), ref[i : i + 1], atol=1e-5)
 
 
 def hand_generate(model, first, steps):
     stateful.reset_states(model)
     out, cur = [], first
     for _ in range(steps):
-        cur = np.asarray(model.predict_on_batch(cur))[:, -1:]
+        cur = call(model, cur)[:, -1:]
         out.append(cur)
     return np.concatenate(out, axis=1)
 
 
 def hand_forecast(model, history, steps):
     stateful.reset_states(model)
-    cur = np.asarray(model.predict_on_batch(history))[:, -1:]
+    cur = call(model, history)[:, -1:]
     out = [cur]
     for _ in range(steps - 1):
-        cur = np.asarray(model.predict_on_batch(cur))[:, -1:]
+        cur = call(model, cur)[:, -1:]
         out.append(cur)
     return np.concatenate(out, axis=1)
 
@@ -141,6 +171,9 @@ class StateProbe(keras.callbacks.Callback):
         self.at_batch_start = []
 
     def _norm(self):
+        sync = getattr(self.model, "jax_state_sync", None)  # JAX: fetch in-flight values
+        if sync is not None:
+            sync()
         return sum(float(np.abs(s).sum()) for s in stateful.get_states(self.model)[0])
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -178,6 +211,39 @@ def test_fit_stateful_chunks_resets_between_groups():
     assert len(starts) == 12
     for i, v in enumerate(starts):
         assert (v == 0.0) == (i % 3 == 0), (i, v)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 4, 5])
+def test_fit_stateful_loss_is_the_whole_sequence_loss(chunk):
+    """With a learning rate of 0 the weights stay put, so the loss fit reports must be
+    the loss of whole-sequence predictions: only true if every chunk starts from the
+    state the previous one left (on JAX and PyTorch Keras's fit alone would not)."""
+    model = seeded_generator(batch_size=3, units=(5,), seed=6)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    x, y = windows.next_step(data((6, 13, 2), seed=6))  # 2 groups of 3, 12 steps
+    expected = []
+    for g in (0, 3):
+        stateful.reset_states(model)
+        expected.append(np.mean((call(model, x[g : g + 3]) - y[g : g + 3]) ** 2))
+    if chunk is None:  # one batch per group, the state reset by the epoch
+        hist = stateful.fit_stateful(model, x[:3], y[:3], epochs=2, batch_size=3, verbose=0)
+        want = [expected[0]] * 2
+    else:
+        hist = stateful.fit_stateful(model, x, y, epochs=2, batch_size=3, chunk=chunk, verbose=0)
+        sizes = [len(c[0]) for c in windows.stateful_chunks(x[:3], chunk)]
+        # Keras reports the mean over batches of each batch's mean loss
+        per_batch = []
+        for g in (0, 3):
+            stateful.reset_states(model)
+            for xc, yc in zip(
+                windows.stateful_chunks(x[g : g + 3], chunk),
+                windows.stateful_chunks(y[g : g + 3], chunk),
+            ):
+                per_batch.append(np.mean((call(model, xc) - yc) ** 2))
+        want = [np.mean(per_batch)] * 2
+        if len(set(sizes)) == 1:
+            np.testing.assert_allclose(np.mean(per_batch), np.mean(expected), rtol=1e-5)
+    np.testing.assert_allclose(hist.history["loss"], want, rtol=1e-5)
 
 
 def test_fit_stateful_chunks_train_on_the_right_batches():

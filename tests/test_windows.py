@@ -270,6 +270,39 @@ def test_window_dataset_matches_look_back(horizon):
     np.testing.assert_array_equal(y, ry)
 
 
+@pytest.mark.parametrize(("stride", "horizon"), [(1, 1), (3, 1), (7, 2), (100, 1)])
+def test_window_dataset_stride_matches_strided_look_back(stride, horizon):
+    series = np.random.default_rng(1).normal(size=(101, 3))
+    ds = windows.WindowDataset(series, 7, horizon=horizon, batch_size=5, stride=stride)
+    x = np.concatenate([ds[i][0] for i in range(len(ds))])
+    y = np.concatenate([ds[i][1] for i in range(len(ds))])
+    rx, ry = windows.look_back(series, 7, horizon=horizon)
+    np.testing.assert_array_equal(x, rx[::stride])
+    np.testing.assert_array_equal(y, ry[::stride])
+    assert ds.count == len(rx[::stride])
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("num_shards", [2, 3, 7])
+def test_window_dataset_shards_are_disjoint_and_cover_every_window(shuffle, num_shards):
+    series = np.arange(60.0)
+    starts = []
+    for index in range(num_shards):
+        ds = windows.WindowDataset(
+            series,
+            4,
+            batch_size=3,
+            shuffle=shuffle,
+            seed=5,
+            num_shards=num_shards,
+            shard_index=index,
+        )
+        starts.append([int(v) for i in range(len(ds)) for v in ds[i][0][:, 0, 0]])
+        assert abs(ds.count - 56 / num_shards) < 1
+    every = sorted(s for shard in starts for s in shard)
+    assert every == list(range(56))
+
+
 def test_window_dataset_shuffle_is_a_permutation_of_whole_windows():
     series = np.arange(50.0)
     ds = windows.WindowDataset(series, 5, batch_size=8, shuffle=True, seed=1)
@@ -306,6 +339,23 @@ def test_window_dataset_from_memmap_in_fit(tmp_path):
     assert np.isfinite(hist.history["loss"][0])
 
 
+def test_window_dataset_releases_memmap_pages_without_changing_batches(tmp_path):
+    values = np.random.default_rng(2).normal(size=(4000, 2)).astype("float32")
+    np.save(tmp_path / "s.npy", values)
+    mm = np.load(tmp_path / "s.npy", mmap_mode="r")
+    ds = windows.WindowDataset(mm, 9, batch_size=50, shuffle=True, seed=3)
+    assert ds._mapping is not None
+    assert windows.WindowDataset(values, 9, batch_size=50)._mapping is None
+    first = [ds[i] for i in range(len(ds))]  # crosses several release points
+    ds.release()
+    again = [ds[i] for i in range(len(ds))]
+    for (x1, y1), (x2, y2) in zip(first, again):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
+    rx, _ = windows.look_back(values, 9)
+    np.testing.assert_array_equal(first[0][0], rx[ds.positions(0)])
+
+
 def test_window_dataset_errors():
     with pytest.raises(
         ValueError, match=r"`look_back` must be between 1 and 9 for series of length 10"
@@ -313,6 +363,12 @@ def test_window_dataset_errors():
         windows.WindowDataset(np.arange(10.0), 10, batch_size=2)
     with pytest.raises(ValueError, match=r"`batch_size` must be a positive integer"):
         windows.WindowDataset(np.arange(10.0), 2, batch_size=0)
+    with pytest.raises(ValueError, match=r"`shard_index` must be between 0 and 1"):
+        windows.WindowDataset(np.arange(10.0), 2, batch_size=2, num_shards=2, shard_index=2)
+    with pytest.raises(ValueError, match=r"`num_shards` must be at most the number of windows"):
+        windows.WindowDataset(np.arange(10.0), 2, batch_size=2, num_shards=20)
+    with pytest.raises(ValueError, match=r"`stride` must be a positive integer"):
+        windows.WindowDataset(np.arange(10.0), 2, batch_size=2, stride=0)
     ds = windows.WindowDataset(np.array([1.0, 2.0, np.nan, 4.0, 5.0]), 2, batch_size=2)
     with pytest.raises(ValueError, match=r"`series \(batch 0\)` must be finite"):
         ds[0]
