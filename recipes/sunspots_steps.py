@@ -12,8 +12,8 @@ between seeds on the 221 training years). The number of LSTM units stays fixed a
 steps grows: units are the width of the state, steps are how far the layer unrolls, and
 the two are independent.
 Command: python recipes/sunspots_steps.py [--quick] [--seed 0] [--seeds 5] [--out DIR]
-Expected: test RMSE about 17-19 for look-backs of 2 to 12 years against persistence's
-30.4; 15 to 25 years are worse and vary more between seeds (RESULTS.md has the curve).
+Expected: test RMSE about 17.5-19 for look-backs of 2 to 12 years against persistence's
+30.4; 15 to 30 years are worse and vary more between seeds (RESULTS.md has the curve).
 """
 
 from __future__ import annotations
