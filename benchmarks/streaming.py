@@ -13,10 +13,10 @@ float32 would need points * look_back * 4 bytes (25.6 GB for the defaults).
 Reported: the peak resident memory of this process (`ru_maxrss`, which also counts
 the pages of the file it has read), and the throughput in windows per second next to
 the same model fitted from an in-memory array of windows cut from a `--memory-points`
-series with windows every `--memory-stride` steps. `--workers 2` lets Keras cut the
-next batches in a thread while the current one trains (materialised with
-`np.ascontiguousarray(windows.look_back(...)[::memory_stride])`). The
-in-memory run comes second, so the streaming peak is read before it.
+series with windows every `--memory-stride` steps (materialised with
+`np.ascontiguousarray(windows.look_back(...)[::memory_stride])`). `--workers 2` lets
+Keras cut the next batches in a thread while the current one trains. The in-memory run
+comes second, so the streaming peak is read before it.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def write_series(path: Path, points: int, chunk: int = 1_000_000) -> None:
             f.write(values.astype("<f4").tobytes())
 
 
-def fitted_model(look_back: int, units: int) -> keras.Model:
+def compiled_model(look_back: int, units: int) -> keras.Model:
     keras.utils.set_random_seed(0)
     model = many_to_one(look_back, 1, units, outputs=1)
     model.compile(optimizer="adam", loss="mse")
@@ -87,7 +87,7 @@ def main(
         ds = windows.WindowDataset(
             series, look_back, batch_size=batch, stride=stride, workers=workers
         )
-        model = fitted_model(look_back, units)
+        model = compiled_model(look_back, units)
         model.fit(ds, epochs=1, steps_per_epoch=2, verbose=0)  # trace once
         speed, loss = rate(model, ds, ds.count)
         peak = peak_rss_mb()
@@ -105,7 +105,7 @@ def main(
     small = np.sin(np.arange(memory_points, dtype=np.float32) / 50.0)
     x, y = windows.look_back(small, look_back)
     x, y = np.ascontiguousarray(x[::memory_stride]), np.ascontiguousarray(y[::memory_stride])
-    model = fitted_model(look_back, units)
+    model = compiled_model(look_back, units)
     model.fit(x[: 2 * batch], y[: 2 * batch], batch_size=batch, epochs=1, verbose=0)
     mem_speed, mem_loss = rate(model, x, len(x), y=y, batch_size=batch)
     rows.append(

@@ -30,11 +30,7 @@ from typing import Any
 import keras
 import numpy as np
 
-BACKEND_NOTE = {
-    "jax": "states are threaded through a jax.jit-compiled pure function",
-    "torch": "states are carried by eager calls without gradients",
-    "tensorflow": "Keras carries the states itself",
-}
+__all__ = ["call_with_states", "carried_in_fit", "rollout", "state_variables"]
 
 
 def state_variables(layers: list[keras.layers.Layer]) -> list[Any]:
@@ -67,10 +63,12 @@ def _pure(model: keras.Model, svars: list[Any]) -> Any:
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _compiled(model: keras.Model, svars: list[Any]) -> dict[str, Any]:
+def _compiled(model: keras.Model, layers: list[keras.layers.Layer]) -> dict[str, Any]:
+    """The model's pure call and rollout (jitted on JAX) and its state variables, cached."""
     cached = _CACHE.get(model)
     if cached is not None:
         return cached
+    svars = state_variables(layers)
     f = _pure(model, svars)
 
     def rollout(tv: list, ntv: list, sv: list, prefix: Any, n: int) -> tuple[Any, list]:
@@ -94,6 +92,7 @@ def _compiled(model: keras.Model, svars: list[Any]) -> dict[str, Any]:
         fns = {"call": jax.jit(f), "rollout": jax.jit(rollout, static_argnums=4)}
     else:
         fns = {"call": f, "rollout": rollout}
+    fns["svars"] = svars
     _CACHE[model] = fns
     return fns
 
@@ -117,24 +116,25 @@ def _values(model: keras.Model, svars: list[Any]) -> tuple[list, list, list]:
     )
 
 
-def call_with_states(model: keras.Model, svars: list[Any], x: np.ndarray) -> np.ndarray:
-    """``model(x)`` starting from, and then updating, the state variables."""
-    fns = _compiled(model, svars)
+def _run(model: keras.Model, layers: list, name: str, *args: Any) -> np.ndarray:
+    """Run the cached pure function ``name`` from the current states; store the new ones."""
+    fns = _compiled(model, layers)
+    svars = fns["svars"]
     with _no_grad():
-        y, new = fns["call"](*_values(model, svars), x)
-    for v, s in zip(svars, new):
-        v.assign(s)
-    return keras.ops.convert_to_numpy(y)
-
-
-def rollout(model: keras.Model, svars: list[Any], prefix: np.ndarray, n: int) -> np.ndarray:
-    """Run ``prefix`` from the current states, then feed each output back; ``n`` outputs."""
-    fns = _compiled(model, svars)
-    with _no_grad():
-        out, new = fns["rollout"](*_values(model, svars), prefix, int(n))
+        out, new = fns[name](*_values(model, svars), *args)
     for v, s in zip(svars, new):
         v.assign(s)
     return keras.ops.convert_to_numpy(out)
+
+
+def call_with_states(model: keras.Model, layers: list, x: np.ndarray) -> np.ndarray:
+    """``model(x)`` starting from, and then updating, the stateful ``layers``' states."""
+    return _run(model, layers, "call", x)
+
+
+def rollout(model: keras.Model, layers: list, prefix: np.ndarray, n: int) -> np.ndarray:
+    """Run ``prefix`` from the current states, then feed each output back; ``n`` outputs."""
+    return _run(model, layers, "rollout", prefix, int(n))
 
 
 def _rebinding_assign(self: Any, value: Any) -> None:
@@ -150,9 +150,8 @@ def _rebinding_assign(self: Any, value: Any) -> None:
 def carried_in_fit(model: keras.Model, layers: list[keras.layers.Layer]) -> Iterator[None]:
     """For one ``fit`` call: make Keras's trainer carry the states on this backend."""
     backend = keras.backend.backend()
-    svars = state_variables(layers)
+    owners = [(layer, v) for layer in layers for v in keras.tree.flatten(layer.states)]
     if backend == "jax":
-        owners = [(layer, v) for layer in layers for v in keras.tree.flatten(layer.states)]
         for layer, v in owners:
             layer._non_trainable_variables.append(v)
         try:
@@ -161,12 +160,12 @@ def carried_in_fit(model: keras.Model, layers: list[keras.layers.Layer]) -> Iter
             for layer, v in owners:
                 layer._non_trainable_variables.remove(v)
     elif backend == "torch":
-        for v in svars:
+        for _, v in owners:
             v._direct_assign = types.MethodType(_rebinding_assign, v)
         try:
             yield
         finally:
-            for v in svars:
+            for _, v in owners:
                 del v._direct_assign
     else:
         yield
@@ -177,6 +176,3 @@ def sync_before_reset(model: keras.Model) -> None:
     sync = getattr(model, "jax_state_sync", None)
     if sync is not None:
         sync()
-
-
-__all__ = ["call_with_states", "carried_in_fit", "rollout", "state_variables"]

@@ -63,7 +63,8 @@ class PatternModel(keras.Model):
         return super().__call__(*args, **kwargs)
 
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        # The JAX trainer reaches `call` through `stateless_call`, not `__call__`.
+        # The JAX trainer reaches `call` through `stateless_call`, not `__call__`; the
+        # check in `__call__` stays because Keras's own input checks run before `call`.
         if len(self.inputs) == 1:
             self._check_input(inputs)
         return super().call(inputs, *args, **kwargs)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_int, fail
+from .windows import look_back
 
 __all__ = [
     "autoregression_rollout",
@@ -96,14 +97,25 @@ def seasonal_naive_rollout(history: Any, steps: int, period: int = 12) -> np.nda
     return np.resize(h[-period:], steps)
 
 
-def seasonal_random_walk_rollout(history: Any, steps: int, period: int = 12) -> np.ndarray:
-    """The seasonal random walk on logs, rolled out ``steps`` ahead on its own forecasts."""
+def seasonal_random_walk_rollout(
+    history: Any, steps: int, period: int = 12, *, corrections: Any = None
+) -> np.ndarray:
+    """The seasonal random walk on logs, rolled out ``steps`` ahead on its own forecasts.
+
+    ``corrections`` (``steps`` values, default zeros) are added to each new log value:
+    forecasts of what the walk leaves unexplained,
+    ``w[t] = log y[t] - log y[t-1] - log y[t-period] + log y[t-period-1]``, integrated
+    back to the series.
+    """
     h = np.log(np.asarray(history, dtype="float64"))
     period = check_int("period", period, high=len(h) - 1)
     steps = check_int("steps", steps)
+    w = np.zeros(steps) if corrections is None else np.asarray(corrections, dtype="float64")
+    if w.shape != (steps,):
+        fail("corrections", f"{steps} values, one per step", None, shown=f"shape {w.shape}")
     logy = list(h)
-    for _ in range(steps):
-        logy.append(logy[-1] + logy[-period] - logy[-period - 1])
+    for wt in w:
+        logy.append(logy[-1] + logy[-period] - logy[-period - 1] + wt)
     return np.exp(np.array(logy[len(h) :]))
 
 
@@ -126,10 +138,10 @@ def autoregression_rollout(
     steps = check_int("steps", steps)
     if not (np.isfinite(ridge) and ridge >= 0):
         fail("ridge", "a finite number >= 0", ridge)
-    lags = np.stack([h[i : len(h) - order + i] for i in range(order)], axis=1)
-    a = np.c_[lags, np.ones(len(lags))]
+    lags, target = look_back(h, order)  # (windows, order, 1), (windows, 1)
+    a = np.c_[lags[:, :, 0], np.ones(len(lags))]
     penalty = ridge * np.diag([1.0] * order + [0.0])
-    coef = np.linalg.solve(a.T @ a + penalty, a.T @ h[order:])
+    coef = np.linalg.solve(a.T @ a + penalty, a.T @ target[:, 0])
     out = list(h[-order:])
     for _ in range(steps):
         out.append(float(np.dot(coef[:order], out[-order:]) + coef[order]))

@@ -364,27 +364,22 @@ def fit_stateful(
     cbs = list(callbacks)
     if chunk is None:
         cbs.insert(0, ResetStates())
-        with _carry.carried_in_fit(model, layers):
-            return model.fit(
-                x,
-                y,
-                epochs=epochs,
-                batch_size=batch_size,
-                shuffle=False,
-                callbacks=cbs,
-                **fit_kwargs,
+        data, fit_args = x, {"y": y, "batch_size": batch_size}
+    else:
+        if x.ndim != 3:
+            fail(
+                "x",
+                "whole sequences `(samples, steps, features)` with chunk=",
+                None,
+                shown=f"x with shape {x.shape}",
             )
-    if x.ndim != 3:
-        fail(
-            "x",
-            "whole sequences `(samples, steps, features)` with chunk=",
-            None,
-            shown=f"x with shape {x.shape}",
-        )
-    data = _Chunks(x, y, batch_size, check_int("chunk", chunk, high=x.shape[1]))
-    cbs.insert(0, ResetStates(every=data.per_group))
+        chunks = _Chunks(x, y, batch_size, check_int("chunk", chunk, high=x.shape[1]))
+        cbs.insert(0, ResetStates(every=chunks.per_group))
+        data, fit_args = chunks.as_input(), {}
     with _carry.carried_in_fit(model, layers):
-        return model.fit(data.as_input(), epochs=epochs, shuffle=False, callbacks=cbs, **fit_kwargs)
+        return model.fit(
+            data, epochs=epochs, shuffle=False, callbacks=cbs, **fit_args, **fit_kwargs
+        )
 
 
 # --- compiled feedback loops -------------------------------------------------------------
@@ -514,8 +509,7 @@ def _run_rollout(model: keras.Model, prefix: np.ndarray, steps: int) -> np.ndarr
     reset_states(model)
     if keras.backend.backend() == "tensorflow":
         return np.asarray(_rollout_fn(model)(prefix, np.int32(steps)))
-    svars = _carry.state_variables(stateful_layers(model))
-    return _carry.rollout(model, svars, prefix, steps)
+    return _carry.rollout(model, stateful_layers(model), prefix, steps)
 
 
 def predict_chunks(model: keras.Model, sequences: Any, chunk: int) -> np.ndarray:
@@ -552,8 +546,7 @@ def predict_chunks(model: keras.Model, sequences: Any, chunk: int) -> np.ndarray
     if keras.backend.backend() == "tensorflow":
         outs = [np.asarray(model.predict_on_batch(p)) for p in parts]
     else:
-        svars = _carry.state_variables(layers)
-        outs = [_carry.call_with_states(model, svars, p) for p in parts]
+        outs = [_carry.call_with_states(model, layers, p) for p in parts]
     if outs[0].ndim == 3:
         return np.concatenate(outs, axis=1)
     return outs[-1]

@@ -31,20 +31,15 @@ def main() -> dict:
     def train(strategy, kind: str) -> list[float]:
         keras.utils.set_random_seed(0)
         with strategy.scope():
-            if kind == "many_to_one":
-                model = many_to_one(16, 1, 8, outputs=1)
-            else:
+            if kind == "many_to_many":
                 model = many_to_many(None, 1, 8, outputs=1)
+            else:
+                model = many_to_one(16, 1, 8, outputs=1)
             model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
         if kind == "many_to_one":
             hist = model.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0)
         elif kind == "window_dataset":
             ds = windows.WindowDataset(series[:1168], 16, batch_size=64)
-            model = None
-            keras.utils.set_random_seed(0)
-            with strategy.scope():
-                model = many_to_one(16, 1, 8, outputs=1)
-                model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
             hist = model.fit(ds, epochs=2, shuffle=False, verbose=0)  # keep batch order
         else:
             hist = model.fit(sx, sy, batch_size=4, epochs=2, shuffle=False, verbose=0)

@@ -89,3 +89,19 @@ def test_autoregression_rollout_errors():
         baselines.autoregression_rollout(np.arange(6.0), 3, 2)
     with pytest.raises(ValueError, match=r"`ridge` must be a finite number >= 0"):
         baselines.autoregression_rollout(np.arange(6.0), 1, 2, ridge=-1.0)
+
+
+def test_seasonal_random_walk_rollout_integrates_corrections_by_hand():
+    history = np.exp(np.linspace(0.0, 1.0, 30) + 0.1 * np.sin(np.arange(30)))
+    w = np.array([0.01, -0.02, 0.005])
+    logy = list(np.log(history))
+    for wt in w:
+        logy.append(logy[-1] + logy[-12] - logy[-13] + wt)
+    got = baselines.seasonal_random_walk_rollout(history, 3, corrections=w)
+    np.testing.assert_allclose(got, np.exp(logy[30:]), rtol=1e-12)
+    np.testing.assert_allclose(
+        baselines.seasonal_random_walk_rollout(history, 3, corrections=np.zeros(3)),
+        baselines.seasonal_random_walk_rollout(history, 3),
+    )
+    with pytest.raises(ValueError, match=r"`corrections` must be 3 values, one per step"):
+        baselines.seasonal_random_walk_rollout(history, 3, corrections=[0.0])
