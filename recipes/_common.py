@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import sys
@@ -22,6 +23,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+
+# recipes build many small models on purpose; TensorFlow's "retracing" advice is noise here
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,9 +9,13 @@ Shows: `windows.tanks(frame, ..., pad=0.0)` turns the long frame into
 `(samples, steps, features)` padded at the end, and a `Masking` layer makes the LSTM skip
 the padded steps, so each utterance is read at its true length. Features are
 standardised with the training set's mean and deviation before padding. The model is
-a GRU stack whose last layer returns only its last step, then a softmax head.
+an LSTM-FCN: the factory's masked `many_to_one` LSTM used as a branch of a bigger model,
+beside three Conv1D blocks whose outputs are averaged over the real steps; the two
+summaries are concatenated before a softmax head. The recurrent branch alone (a
+GRU(64, 64) stack) stays near 0.98 on JapaneseVowels; with the convolutional branch
+beside it the same data reach about 0.99.
 Command: python recipes/vowels_many_to_one.py [--quick] [--seed 0] [--seeds 5] [--out DIR]
-Expected: test accuracy about 0.98-0.99 on JapaneseVowels (published LSTM-FCN 0.99,
+Expected: test accuracy about 0.99 on JapaneseVowels (published LSTM-FCN 0.99,
 MLSTM-FCN 1.00) and 1.00 on BasicMotions; RESULTS.md has the measured figures.
 """
 
@@ -31,15 +35,18 @@ import pandas as pd
 from keras_lstm_patterns import datasets, many_to_one, windows
 
 NAME = "vowels_many_to_one"
+MODEL = {
+    "cell": "lstm",
+    "units": 8,
+    "lstm_dropout": 0.8,
+    "filters": (128, 256, 128),
+    "kernels": (8, 5, 3),
+    "lr": 2e-3,
+    "batch": 16,
+}
 SETS = {
-    "JapaneseVowels": (
-        datasets.load_japanese_vowels,
-        {"cell": "gru", "units": (64, 64), "epochs": 100, "batch": 16, "lr": 2e-3, "dropout": 0.2},
-    ),
-    "BasicMotions": (
-        datasets.load_basic_motions,
-        {"cell": "gru", "units": 64, "epochs": 200, "batch": 8, "lr": 3e-3},
-    ),
+    "JapaneseVowels": (datasets.load_japanese_vowels, dict(MODEL, epochs=100)),
+    "BasicMotions": (datasets.load_basic_motions, dict(MODEL, epochs=200)),
 }
 PUBLISHED = {"JapaneseVowels": "0.99 (LSTM-FCN), 1.00 (MLSTM-FCN)", "BasicMotions": "1.00"}
 
@@ -60,18 +67,36 @@ def arrays(loader, classes=None):
     return out, classes
 
 
+def lstm_fcn(steps: int | None, features: int, n_classes: int, cfg: dict) -> keras.Model:
+    """LSTM-FCN: a masked LSTM branch (`many_to_one`) beside a convolutional branch.
+
+    `(batch, steps, features) -> (batch, n_classes)`. The LSTM reads each sequence at its
+    true length (the factory's `Masking` skips the padding) and summarises its order;
+    the three Conv1D blocks (filters 128/256/128, kernels 8/5/3, batch norm, ReLU) find
+    local shapes anywhere in the sequence and are averaged over the real steps. Padded
+    steps are set back to zero after each block and left out of the average, so a
+    prediction does not depend on how much padding its batch has. Their two summaries
+    are concatenated before the softmax head (Karim et al., 2017).
+    """
+    inputs = keras.Input((steps, features), name="sequences")
+    lstm = many_to_one(steps, features, cfg["units"], cell=cfg["cell"], mask_value=0.0)
+    recurrent = keras.layers.Dropout(cfg["lstm_dropout"], name="lstm_dropout")(lstm(inputs))
+    real = keras.ops.any(keras.ops.not_equal(inputs, 0.0), axis=-1)  # False on padding
+    conv = inputs
+    for i, (filters, kernel) in enumerate(zip(cfg["filters"], cfg["kernels"])):
+        conv = keras.layers.Conv1D(filters, kernel, padding="same", name=f"conv{i}")(conv)
+        conv = keras.layers.BatchNormalization(name=f"norm{i}")(conv)
+        conv = keras.layers.Activation("relu", name=f"relu{i}")(conv)
+        conv = keras.ops.where(real[..., None], conv, 0.0)  # padding stays zero
+    conv = keras.layers.GlobalAveragePooling1D(name="average")(conv, mask=real)
+    both = keras.layers.Concatenate(name="both")([recurrent, conv])
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name="classes")(both)
+    return keras.Model(inputs, outputs, name="lstm_fcn")
+
+
 def train_and_score(data, n_classes, cfg, verbose):
     (x, _, y), (xt, _, yt) = data
-    model = many_to_one(
-        None,
-        x.shape[2],
-        cfg["units"],
-        outputs=n_classes,
-        cell=cfg["cell"],
-        dropout=cfg.get("dropout", 0.0),
-        mask_value=0.0,
-        output_activation="softmax",
-    )
+    model = lstm_fcn(None, x.shape[2], n_classes, cfg)
     model.compile(
         optimizer=keras.optimizers.Adam(cfg["lr"]),
         loss="sparse_categorical_crossentropy",

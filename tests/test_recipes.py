@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,3 +68,46 @@ def test_recipe_quick(name, tmp_path):
     assert values and all(math.isfinite(v) for v in values)
     png = tmp_path / f"{name}.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def recipe(name):
+    sys.path.insert(0, str(ROOT / "recipes"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(ROOT / "recipes"))
+
+
+def test_lstm_fcn_prediction_does_not_depend_on_padding():
+    vowels = recipe("vowels_many_to_one")
+    model = vowels.lstm_fcn(None, 4, 3, dict(vowels.MODEL, filters=(8, 8, 8)))
+    x = np.random.default_rng(0).normal(size=(3, 12, 4)).astype("float32")
+    x[0, 5:] = 0.0  # a shorter sequence, padded
+    longer = np.concatenate([x, np.zeros((3, 9, 4), "float32")], axis=1)
+    short_out, long_out = (
+        keras.ops.convert_to_numpy(model(x)),
+        keras.ops.convert_to_numpy(model(longer)),
+    )
+    np.testing.assert_allclose(short_out, long_out, rtol=1e-6, atol=1e-7)
+    alone = keras.ops.convert_to_numpy(
+        model(x[:1, :5])
+    )  # the short sequence with no padding at all
+    np.testing.assert_allclose(alone, short_out[:1], rtol=1e-6, atol=1e-7)
+
+
+def test_highway_lstm_adds_a_linear_term_to_the_lstm():
+    airline = recipe("airline_look_back")
+    x = np.random.default_rng(1).normal(size=(5, 6, 1)).astype("float32")
+    coef = np.arange(1.0, 7.0, dtype="float32")[:, None]
+    linear = airline.highway_lstm(6, 0)
+    linear.get_layer("linear").set_weights([coef])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(linear(x)), x[:, :, 0] @ coef, rtol=1e-5)
+    both = airline.highway_lstm(6, 3)
+    both.get_layer("linear").set_weights([coef])
+    lstm = both.get_layer("many_to_one")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(both(x)),
+        keras.ops.convert_to_numpy(lstm(x)) + x[:, :, 0] @ coef,
+        rtol=1e-5,
+        atol=1e-6,
+    )
