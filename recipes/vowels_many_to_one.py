@@ -138,11 +138,20 @@ def main(
         ["data set", "this run", "published"],
         rows,
     )
-    fig, axes = figure(1, 2, figsize=(10, 4.5))
+    fig, axes = figure(1, 2, figsize=(11, 4.8), layout="constrained")
     for ax, (k, m) in zip(axes, confusion.items()):
         ax.imshow(m, cmap="Blues")
         for (i, j), v in np.ndenumerate(m):
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+            dark = v > m.max() / 2
+            ax.text(
+                j,
+                i,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if dark else "black",
+            )
         ticks = range(len(names[k]))
         ax.set_xticks(ticks, names[k], rotation=45, fontsize=7)
         ax.set_yticks(ticks, names[k], fontsize=7)
