@@ -515,38 +515,43 @@ def _run_rollout(model: keras.Model, prefix: np.ndarray, steps: int) -> np.ndarr
 def predict_chunks(model: keras.Model, sequences: Any, chunk: int) -> np.ndarray:
     """Predict whole sequences through a stateful model, ``chunk`` steps per call.
 
-    Resets, then feeds ``windows.stateful_chunks(sequences, chunk)`` in order so each
-    call continues the state the previous one left; returns the outputs joined along
-    time, equal to running each whole sequence at once from zero state. This is the
-    prediction a stateful model is built for (a stream arriving in pieces), and it
-    carries the states on every backend (Keras's own ``predict`` does not on JAX).
+    Takes the sequences ``batch`` at a time (the model's fixed batch size), in order:
+    resets, then feeds that group's ``windows.stateful_chunks(group, chunk)`` so each
+    call continues the state the previous one left. The result equals running each
+    whole sequence at once from zero state. This is the prediction a stateful model is
+    built for (a stream arriving in pieces), and it carries the states on every backend
+    (Keras's own ``predict`` does not on JAX). The states are left where the last
+    group's last chunk ended.
 
     Args:
         model: a stateful model with a free or ``chunk``-compatible steps axis.
-        sequences: ``(batch, T, features)`` with ``batch`` the model's batch size.
+        sequences: ``(N, T, features)`` with ``N`` a multiple of the model's batch size.
         chunk: steps per call (the last call may be shorter).
 
     Returns:
-        ``(batch, T, outputs)`` for a model that returns sequences, or the output of the
-        last call for one that does not.
+        ``(N, T, outputs)`` for a model that returns sequences, or ``(N, outputs)``: the
+        output of each group's last call, for one that does not.
     """
     layers = _require_stateful(model)
     _refuse_replicas(model, "predict_chunks")
     batch = _fixed_batch(model)
     arr = np.asarray(sequences, dtype="float32")
-    if arr.ndim != 3 or arr.shape[0] != batch:
+    if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[0] % batch:
         fail(
             "sequences",
-            f"of shape `(batch={batch}, steps, features)` (the model's fixed batch size)",
+            f"of shape `(N, steps, features)` with N a multiple of {batch} (the model's "
+            "fixed batch size)",
             None,
             shown=f"shape {arr.shape}",
         )
-    parts = stateful_chunks(arr, check_int("chunk", chunk, high=arr.shape[1]))
-    reset_states(model)
-    if keras.backend.backend() == "tensorflow":
-        outs = [np.asarray(model.predict_on_batch(p)) for p in parts]
-    else:
-        outs = [_carry.call_with_states(model, layers, p) for p in parts]
-    if outs[0].ndim == 3:
-        return np.concatenate(outs, axis=1)
-    return outs[-1]
+    chunk = check_int("chunk", chunk, high=arr.shape[1])
+    groups = []
+    for start in range(0, arr.shape[0], batch):
+        reset_states(model)
+        parts = stateful_chunks(arr[start : start + batch], chunk)
+        if keras.backend.backend() == "tensorflow":
+            outs = [np.asarray(model.predict_on_batch(p)) for p in parts]
+        else:
+            outs = [_carry.call_with_states(model, layers, p) for p in parts]
+        groups.append(np.concatenate(outs, axis=1) if outs[0].ndim == 3 else outs[-1])
+    return np.concatenate(groups, axis=0)

@@ -329,3 +329,19 @@ def test_state_refusals(tmp_path):
         ValueError, match=r"`batch_size` must be a positive integer for a stateful model"
     ):
         stateful.with_batch_size(model, None)
+
+
+@pytest.mark.parametrize("chunk", [2, 10])
+def test_predict_chunks_takes_groups_of_the_batch_size(chunk):
+    """N = 3 batches of 2: each group starts from zero state, as if predicted alone."""
+    keras.utils.set_random_seed(6)
+    model = stateful_generator(2, batch_size=2, units=4)
+    seq = data((6, 10, 2), seed=6)
+    alone = []
+    for g in range(3):
+        stateful.reset_states(model)
+        alone.append(call(model, seq[2 * g : 2 * g + 2]))
+    got = stateful.predict_chunks(model, seq, chunk)
+    np.testing.assert_allclose(got, np.concatenate(alone), atol=1e-5)
+    with pytest.raises(ValueError, match=r"N a multiple of 2 .*Received: shape \(5, 10, 2\)"):
+        stateful.predict_chunks(model, seq[:5], chunk)
