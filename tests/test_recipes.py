@@ -18,7 +18,7 @@ HEADLINE = {
     "airline_forecast": ["rmse", "baselines"],
     "airline_one_to_many": ["rmse", "seasonal_naive"],
     "vowels_many_to_one": ["accuracy"],
-    "motions_autoencoder": ["metrics"],
+    "motions_autoencoder": ["metrics", "auc_by_activity"],
     "text_next_token": ["bits_per_char", "baselines", "sample"],
     "sunspots_steps": ["rmse_by_look_back", "persistence"],
 }
