@@ -92,7 +92,7 @@ def highway_lstm(look_back: int, units: int) -> keras.Model:
     return keras.Model(inputs, keras.layers.Add(name="sum")([lstm, linear]), name="highway_lstm")
 
 
-def cookbook_lstm(y: np.ndarray, cfg: dict, verbose: int, units: int | None = None) -> np.ndarray:
+def cookbook_lstm(y: np.ndarray, cfg: dict, verbose: int) -> np.ndarray:
     """The seasonal random walk on logs, corrected by models that predict its error."""
     logy = np.log(y)
     w = logy[13:] - logy[12:-1] - logy[1:-12] + logy[:-13]  # w[k] belongs to month k+13
@@ -102,7 +102,7 @@ def cookbook_lstm(y: np.ndarray, cfg: dict, verbose: int, units: int | None = No
     train = month < TRAIN
     preds = []
     for _ in range(cfg["members"]):
-        model = highway_lstm(cfg["look_back"], cfg["units"] if units is None else units)
+        model = highway_lstm(cfg["look_back"], cfg["units"])
         model.compile(optimizer=keras.optimizers.Adam(cfg["lr"]), loss="mse")
         model.fit(
             x[train], target[train], epochs=cfg["epochs"], batch_size=cfg["batch"], verbose=verbose
@@ -143,7 +143,7 @@ def main(
         scores["cookbook LSTM"].append(baselines.rmse(test, last_pred))
         print(f"seed {s} cookbook LSTM: test RMSE {scores['cookbook LSTM'][-1]:.2f}", flush=True)
         keras.utils.set_random_seed(s)
-        scores[LINEAR].append(baselines.rmse(test, cookbook_lstm(y, cfg, verbose, units=0)))
+        scores[LINEAR].append(baselines.rmse(test, cookbook_lstm(y, dict(cfg, units=0), verbose)))
         print(f"seed {s} {LINEAR}: test RMSE {scores[LINEAR][-1]:.2f}", flush=True)
 
     stats = {k: mean_std(v) for k, v in scores.items()}

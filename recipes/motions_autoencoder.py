@@ -59,13 +59,10 @@ KINDS = ("spike", "flat-line", "swapped channels")
 def load() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Raw train and test arrays `(samples, 100, 6)`, the train mean and deviation of
     each sensor, and each test recording's activity."""
-    out = []
-    for split in ("train", "test"):
-        frame = datasets.load_basic_motions(split)
-        feats = [c for c in frame.columns if c.startswith("f")]
-        out.append(windows.tanks(frame, id="sample", time="step", features=feats))
-    train, test = out
-    activity = frame.groupby("sample")["label"].first().sort_index().to_numpy()
+    frames = [datasets.load_basic_motions(split) for split in ("train", "test")]
+    feats = [c for c in frames[0].columns if c.startswith("f")]
+    train, test = (windows.tanks(f, id="sample", time="step", features=feats) for f in frames)
+    activity = frames[1].groupby("sample")["label"].first().sort_index().to_numpy()
     mean, std = train.mean(axis=(0, 1)), train.std(axis=(0, 1))
     return train, test, mean, std, activity
 

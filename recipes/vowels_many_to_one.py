@@ -81,7 +81,7 @@ def lstm_fcn(steps: int | None, features: int, n_classes: int, cfg: dict) -> ker
     inputs = keras.Input((steps, features), name="sequences")
     lstm = many_to_one(steps, features, cfg["units"], cell=cfg["cell"], mask_value=0.0)
     recurrent = keras.layers.Dropout(cfg["lstm_dropout"], name="lstm_dropout")(lstm(inputs))
-    real = keras.ops.any(keras.ops.not_equal(inputs, 0.0), axis=-1)  # False on padding
+    real = keras.layers.Masking(0.0).compute_mask(inputs)  # the LSTM branch's mask
     conv = inputs
     for i, (filters, kernel) in enumerate(zip(cfg["filters"], cfg["kernels"])):
         conv = keras.layers.Conv1D(filters, kernel, padding="same", name=f"conv{i}")(conv)

@@ -40,13 +40,17 @@ def standins(folder: Path) -> dict:
     }
 
 
+def doctest_blocks() -> list[str]:
+    return [b for b in BLOCKS if b.lstrip().startswith(">>>")]
+
+
 def code_blocks() -> list[str]:
     return [b for b in BLOCKS if not b.lstrip().startswith(">>>")]
 
 
 def test_the_readme_has_code():
     assert len(code_blocks()) >= 10
-    assert any(">>>" in b for b in BLOCKS)
+    assert doctest_blocks()
 
 
 def test_every_readme_block_runs(tmp_path, monkeypatch):
@@ -79,7 +83,7 @@ def test_every_readme_block_runs(tmp_path, monkeypatch):
 def test_readme_doctests():
     parser = doctest.DocTestParser()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    blocks = [b for b in BLOCKS if b.lstrip().startswith(">>>")]
+    blocks = doctest_blocks()
     assert blocks
     for i, block in enumerate(blocks):
         block = block.replace("\n\n", "\n<BLANKLINE>\n")  # README shows blank lines plainly

@@ -89,9 +89,8 @@ def test_lstm_fcn_prediction_does_not_depend_on_padding():
         keras.ops.convert_to_numpy(model(longer)),
     )
     np.testing.assert_allclose(short_out, long_out, rtol=1e-6, atol=1e-7)
-    alone = keras.ops.convert_to_numpy(
-        model(x[:1, :5])
-    )  # the short sequence with no padding at all
+    # the short sequence with no padding at all
+    alone = keras.ops.convert_to_numpy(model(x[:1, :5]))
     np.testing.assert_allclose(alone, short_out[:1], rtol=1e-6, atol=1e-7)
 
 
