@@ -15,6 +15,8 @@ under a distribution strategy with more than one replica.
 
 from __future__ import annotations
 
+import os
+import uuid
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +26,7 @@ import keras
 import numpy as np
 
 from . import _carry
-from ._checks import check_int, fail
+from ._checks import check_finite, check_int, check_optional_int, fail
 from .explain import flat_layers
 from .windows import stateful_chunks
 
@@ -53,9 +55,39 @@ def stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
     ]
 
 
-def _require_stateful(model: Any) -> list[keras.layers.Layer]:
+def _type_fail(name: str, rule: str, value: Any, *, shown: str | None = None) -> None:
+    """The package's one message shape, as a ``TypeError`` (a value of the wrong kind)."""
+    try:
+        fail(name, rule, value, shown=shown or f"{name} of type {type(value).__name__}")
+    except ValueError as err:
+        raise TypeError(str(err)) from None
+
+
+def _require_model(model: Any) -> keras.Model:
     if not isinstance(model, keras.Model):
-        fail("model", "a keras.Model", None, shown=f"model of type {type(model).__name__}")
+        _type_fail("model", "a keras.Model", model)
+    return model
+
+
+def _real_array(name: str, value: Any, *, dtype: str | None = None) -> np.ndarray:
+    """``value`` as an array of finite real numbers, refused by name otherwise (no object,
+    string, bool or complex values; NaN and inf are named by position)."""
+    if value is None or isinstance(value, str | bytes | dict):
+        _type_fail(name, "an array of real numbers", value)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        _type_fail(name, "an array of real numbers", value)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        _type_fail(
+            name, "real numbers (integer or float)", value, shown=f"{name} with dtype {arr.dtype}"
+        )
+    check_finite(name, arr)
+    return arr if dtype is None else arr.astype(dtype, copy=False)
+
+
+def _require_stateful(model: Any) -> list[keras.layers.Layer]:
+    _require_model(model)
     layers = stateful_layers(model)
     if not layers:
         fail(
@@ -106,8 +138,11 @@ def reset_states(model: keras.Model) -> int:
 
     Returns:
         How many layers were reset (0 for a model with no stateful layer).
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``.
     """
-    layers = stateful_layers(model)
+    layers = stateful_layers(_require_model(model))
     for layer in layers:
         layer.reset_state()
     return len(layers)
@@ -124,9 +159,27 @@ def get_states(model: keras.Model) -> list[list[np.ndarray]]:
     return out
 
 
+def _states_of(layer: keras.layers.Layer) -> list[Any]:
+    """The layer's state variables, created (as zeros) if the layer has not run yet."""
+    if layer.states is None or layer.states[0] is None:
+        layer.reset_state()
+    return list(layer.states)
+
+
 def set_states(model: keras.Model, states: Sequence[Sequence[np.ndarray]]) -> None:
-    """Restore states taken by :func:`get_states` (same layers, same batch size)."""
+    """Restore states taken by :func:`get_states` (same layers, same batch size).
+
+    Every value is checked (count, shape, real and finite) before any is written, so a
+    refused call leaves every layer's states as they were.
+
+    Raises:
+        TypeError: ``states`` is not a list of lists of arrays, or holds non-numbers.
+        ValueError: a wrong number of entries or arrays, a wrong shape, NaN or inf.
+    """
     layers = _require_stateful(model)
+    rule = "a list with one list of `(batch, units)` arrays per stateful layer"
+    if not isinstance(states, list | tuple):
+        _type_fail("states", rule + " (as get_states returns)", states)
     if len(states) != len(layers):
         fail(
             "states",
@@ -134,48 +187,146 @@ def set_states(model: keras.Model, states: Sequence[Sequence[np.ndarray]]) -> No
             None,
             shown=f"{len(states)} entries",
         )
-    for layer, values in zip(layers, states):
-        if layer.states is None or layer.states[0] is None:
-            layer.reset_state()
-        if len(values) != len(layer.states):
+    checked = []
+    for i, (layer, values) in enumerate(zip(layers, states)):
+        variables = _states_of(layer)
+        if not isinstance(values, list | tuple):
+            _type_fail(f"states[{i}]", f"a list of arrays for layer {layer.name!r}", values)
+        if len(values) != len(variables):
             fail(
                 "states",
-                f"{len(layer.states)} arrays for layer {layer.name!r}",
+                f"{len(variables)} arrays for layer {layer.name!r}",
                 None,
                 shown=f"{len(values)} arrays",
             )
-        for var, value in zip(layer.states, values):
-            value = np.asarray(value)
-            if tuple(value.shape) != tuple(var.shape):
+        for j, (var, value) in enumerate(zip(variables, values)):
+            arr = _real_array(f"states[{i}][{j}]", value)
+            if tuple(arr.shape) != tuple(var.shape):
                 fail(
                     "states",
                     f"arrays of shape {tuple(var.shape)} `(batch, units)` for layer {layer.name!r}",
                     None,
-                    shown=f"shape {value.shape}",
+                    shown=f"shape {arr.shape} at states[{i}][{j}]",
                 )
-            var.assign(value.astype(var.dtype))
+            checked.append((var, arr.astype(var.dtype)))
+    for var, arr in checked:
+        var.assign(arr)
 
 
-def save_states(model: keras.Model, path: str | Path) -> Path:
-    """Write the states to an ``.npz`` file beside a saved model (``model.save`` drops them)."""
+def _check_path(path: Any) -> Path:
+    if not isinstance(path, str | os.PathLike):
+        _type_fail("path", "a file path (str or pathlib.Path)", path)
     path = Path(path)
+    if path.name in ("", ".", ".."):
+        fail("path", "a file name, not a folder", str(path))
+    return path
+
+
+def save_states(model: keras.Model, path: str | Path, *, overwrite: bool = True) -> Path:
+    """Write the states to an ``.npz`` file beside a saved model (``model.save`` drops them).
+
+    ``.npz`` is appended to a name without it. As ``model.save`` does, an existing file is
+    replaced by default; with ``overwrite=False`` it is refused (``model.save`` asks on
+    the terminal instead). The file is written under a temporary name in the same folder
+    and renamed, so a failure leaves the old file, or none, never a partial one.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: ``path`` is not a str or ``pathlib.Path`` (``None``, a file object).
+        ValueError: ``path`` is a folder, its folder does not exist, or it exists and
+            ``overwrite=False``.
+    """
+    path = _check_path(path)
+    if not isinstance(overwrite, bool | np.bool_):
+        _type_fail("overwrite", "True or False", overwrite)
+    final = path if path.suffix.lower() == ".npz" else path.with_name(path.name + ".npz")
+    for candidate in (path, final):
+        if candidate.is_dir():
+            fail("path", "a file name, not a folder", str(candidate))
+    path = final
+    if not path.parent.is_dir():
+        fail(
+            "path",
+            "in an existing folder",
+            str(path),
+            shown=f"path={str(path)!r} (no folder {str(path.parent)!r})",
+        )
+    if path.exists() and not overwrite:
+        fail(
+            "path",
+            "a new file with overwrite=False (pass overwrite=True to replace it)",
+            str(path),
+        )
     arrays = {
         f"{i}__{j}": value
         for i, values in enumerate(get_states(model))
         for j, value in enumerate(values)
     }
-    np.savez(path, **arrays)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    # a unique name beside the target (same file system, so the rename is atomic),
+    # created with the usual permissions
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def load_states(model: keras.Model, path: str | Path) -> None:
-    """Read states written by :func:`save_states` into ``model``."""
-    with np.load(Path(path)) as data:
-        keys = sorted(data.files, key=lambda k: tuple(int(p) for p in k.split("__")))
-        grouped: dict[int, list[np.ndarray]] = {}
+    """Read states written by :func:`save_states` into ``model``.
+
+    Raises:
+        TypeError: ``path`` is not a str or ``pathlib.Path``.
+        ValueError: ``path`` is missing, is not an ``.npz`` file written by
+            :func:`save_states`, or holds states that do not fit ``model``; nothing is
+            written then.
+    """
+    path = _check_path(path)
+    _require_stateful(model)
+    if not path.is_file():
+        fail("path", "an existing .npz file written by save_states", str(path))
+    rule = "an .npz file written by save_states (arrays named '<layer>__<state>')"
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        fail("path", rule, str(path), shown=f"path={str(path)!r}, which numpy cannot read as .npz")
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        fail("path", rule, str(path), shown=f"path={str(path)!r}, a single array (.npy)")
+    with data:
+        keys = list(data.files)
+        parsed = []
         for key in keys:
-            grouped.setdefault(int(key.split("__")[0]), []).append(data[key])
-    set_states(model, [grouped[i] for i in sorted(grouped)])
+            parts = key.split("__")
+            if len(parts) != 2 or not all(part.isdigit() for part in parts):
+                fail(
+                    "path", rule, str(path), shown=f"path={str(path)!r} with an array named {key!r}"
+                )
+            parsed.append((int(parts[0]), int(parts[1]), key))
+        grouped: dict[int, list[tuple[int, str]]] = {}
+        for i, j, key in sorted(parsed):
+            grouped.setdefault(i, []).append((j, key))
+        if sorted(grouped) != list(range(len(grouped))) or any(
+            [j for j, _ in v] != list(range(len(v))) for v in grouped.values()
+        ):
+            fail(
+                "path",
+                rule + " numbered from 0 without gaps",
+                str(path),
+                shown=f"path={str(path)!r} with arrays {sorted(keys)}",
+            )
+        try:
+            states = [[data[key] for _, key in grouped[i]] for i in sorted(grouped)]
+        except (OSError, ValueError) as err:
+            fail("path", rule, str(path), shown=f"path={str(path)!r} ({err})")
+    try:
+        set_states(model, states)
+    except (TypeError, ValueError) as err:
+        fail("path", "states that fit the model", str(path), shown=f"path={str(path)!r}: {err}")
 
 
 def _with_batch(shape: Any, batch_size: int | None) -> Any:
@@ -210,14 +361,15 @@ def with_batch_size(model: keras.Model, batch_size: int | None) -> keras.Model:
 
     Train with 32 parallel streams, then predict one stream with batch size 1. The new
     model starts from zero state; ``None`` gives a model with a free batch size (only
-    meaningful for non-stateful models).
+    meaningful for non-stateful models). A compiled model gives a compiled clone: the
+    same loss, metrics and settings, and a new optimizer of the same configuration
+    (its step count and moments start afresh).
 
     >>> from keras_lstm_patterns import stateful_generator
     >>> with_batch_size(stateful_generator(2, batch_size=32), 1).input_shape
     (1, None, 2)
     """
-    if not isinstance(model, keras.Model):
-        fail("model", "a keras.Model", None, shown=f"model of type {type(model).__name__}")
+    _require_model(model)
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size)
     if batch_size is None and stateful_layers(model):
@@ -226,18 +378,35 @@ def with_batch_size(model: keras.Model, batch_size: int | None) -> keras.Model:
     _set_batch(config, batch_size)
     clone = model.__class__.from_config(config)
     clone.set_weights(model.get_weights())
+    _recompile(model, clone)
     return clone
+
+
+def _recompile(model: keras.Model, clone: keras.Model) -> None:
+    """Compile ``clone`` as ``model`` was compiled, with its own optimizer and metrics."""
+    if not getattr(model, "compiled", False) or not hasattr(model, "_compile_config"):
+        return
+    try:  # fresh objects from the serialized settings, as keras.models.load_model does
+        clone.compile_from_config(model.get_compile_config())
+    except (TypeError, ValueError):  # a loss or metric Keras cannot serialize: reuse it
+        settings = dict(model._compile_config.config)
+        optimizer = model.optimizer
+        settings["optimizer"] = optimizer.__class__.from_config(optimizer.get_config())
+        clone.compile(**settings)
 
 
 class ResetStates(keras.callbacks.Callback):
     """Reset the stateful layers at the start of every epoch, and every ``every`` batches.
 
     ``fit_stateful`` adds it; use it directly in your own ``fit`` calls.
+
+    Raises:
+        ValueError: ``every`` is not None or a positive integer.
     """
 
     def __init__(self, every: int | None = None) -> None:
         super().__init__()
-        self.every = every
+        self.every = check_optional_int("every", every)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         reset_states(self.model)
@@ -289,6 +458,37 @@ class _Chunks(keras.utils.PyDataset):
         ).apply(tf.data.experimental.assert_cardinality(len(self)))
 
 
+def _check_validation_data(data: Any, batch_size: int) -> None:
+    """Arrays of validation data follow the rules of ``x``/``y``: finite, whole batches."""
+    if not isinstance(data, list | tuple):
+        return  # a tf.data pipeline or None: Keras reads it as it is
+    if len(data) not in (2, 3):
+        fail(
+            "validation_data",
+            "a tuple (x_val, y_val) or (x_val, y_val, sample_weight)",
+            None,
+            shown=f"validation_data with {len(data)} items",
+        )
+    arrays = [_real_array(f"validation_data[{i}]", a) for i, a in enumerate(data) if a is not None]
+    n = len(arrays[0]) if arrays and arrays[0].ndim else 0
+    if n == 0 or n % batch_size:
+        fail(
+            "validation_data",
+            f"whole batches: a number of samples that is a positive multiple of batch_size "
+            f"{batch_size}, as for x (a short last batch would be broadcast into the state)",
+            None,
+            shown=f"validation_data with {n} samples",
+        )
+    for i, arr in enumerate(arrays[1:], start=1):
+        if arr.ndim == 0 or len(arr) != n:
+            fail(
+                "validation_data",
+                f"items with as many samples as validation_data[0] ({n})",
+                None,
+                shown=f"validation_data[{i}] with shape {arr.shape}",
+            )
+
+
 def fit_stateful(
     model: keras.Model,
     x: Any,
@@ -323,7 +523,10 @@ def fit_stateful(
 
     Raises:
         ValueError: ``shuffle=True``, a batch size the model was not built with, a sample
-            count that is not a multiple of ``batch_size``, a model with no stateful layer.
+            count (of ``x`` or of ``validation_data``) that is not a multiple of
+            ``batch_size``, NaN or inf in the data (named by position), a ``y`` that is
+            not whole sequences with ``chunk``, a model with no stateful layer.
+        TypeError: ``x``/``y`` that are not arrays of real numbers (``None``, strings).
     """
     layers = _require_stateful(model)
     _refuse_replicas(model, "fit_stateful")
@@ -347,7 +550,14 @@ def fit_stateful(
             f"the model's fixed batch size {fixed} (use stateful.with_batch_size to change it)",
             batch_size,
         )
-    x = np.asarray(x)
+    x = _real_array("x", x)
+    if x.ndim < 2 or len(x) == 0:
+        fail(
+            "x",
+            "samples `(samples, steps, ...)` with at least one sample",
+            None,
+            shown=f"x with shape {x.shape}",
+        )
     n = len(x)
     if n % batch_size:
         fail(
@@ -358,9 +568,27 @@ def fit_stateful(
             batch_size,
         )
     if y is not None:
-        y = np.asarray(y)
-        if len(y) != n:
-            fail("y", f"as many samples as x ({n})", None, shown=f"y with {len(y)} samples")
+        y = _real_array("y", y)
+        if y.ndim == 0 or len(y) != n:
+            fail("y", f"as many samples as x ({n})", None, shown=f"y with shape {y.shape}")
+    if chunk is not None:
+        if x.ndim != 3:
+            fail(
+                "x",
+                "whole sequences `(samples, steps, features)` with chunk=",
+                None,
+                shown=f"x with shape {x.shape}",
+            )
+        if y is not None and (y.ndim != 3 or y.shape[1] != x.shape[1]):
+            fail(
+                "y",
+                f"whole sequences `(samples, steps={x.shape[1]}, outputs)` with chunk= (one "
+                "target per step, cut into chunks as x is)",
+                None,
+                shown=f"y with shape {y.shape}",
+            )
+        check_int("chunk", chunk, high=x.shape[1], context=f" for {x.shape[1]} steps")
+    _check_validation_data(fit_kwargs.get("validation_data"), batch_size)
     cbs = list(callbacks)
     if chunk is None:
         cbs.insert(0, ResetStates())
@@ -415,6 +643,10 @@ def _rollout_fn(model: keras.Model) -> Any:
     return rollout
 
 
+# The rollout keeps every output in memory: at most this many values (256 MiB of float32).
+MAX_ROLLOUT_VALUES = 2**26
+
+
 def _check_feedback(model: keras.Model, name: str, data: Any, steps: int) -> np.ndarray:
     _require_stateful(model)
     _refuse_replicas(model, "generate and forecast")
@@ -435,7 +667,15 @@ def _check_feedback(model: keras.Model, name: str, data: Any, steps: int) -> np.
             None,
             shown=f"input features={in_shape[-1]}, output features={out_shape[-1]}",
         )
-    arr = np.asarray(data, dtype="float32")
+    if in_shape[1] not in (None, 1):
+        fail(
+            "model",
+            "a model with a free steps axis (keras.Input(batch_shape=(batch, None, "
+            "features))), so one output step can be fed back as the next input",
+            None,
+            shown=f"model {model.name!r} with fixed steps: input shape {in_shape}",
+        )
+    arr = _real_array(name, data, dtype="float32")
     if arr.ndim != 3 or arr.shape[-1] != in_shape[-1]:
         fail(
             name,
@@ -451,6 +691,8 @@ def _check_feedback(model: keras.Model, name: str, data: Any, steps: int) -> np.
             None,
             shown=f"batch size {arr.shape[0]}",
         )
+    if arr.shape[1] == 0:
+        fail(name, "at least one step long", None, shown=f"shape {arr.shape}")
     if in_shape[1] is not None and arr.shape[1] != in_shape[1]:
         fail(
             name,
@@ -458,9 +700,14 @@ def _check_feedback(model: keras.Model, name: str, data: Any, steps: int) -> np.
             None,
             shown=f"shape {arr.shape}",
         )
-    check_int("steps", steps)
-    if not np.isfinite(arr).all():
-        fail(name, "finite (no NaN or inf)", None, shown=f"{name} with non-finite values")
+    per_step = batch * in_shape[-1]
+    check_int(
+        "steps",
+        steps,
+        high=max(1, MAX_ROLLOUT_VALUES // per_step),
+        context=f" (the outputs, batch x steps x features = {batch} x steps x {in_shape[-1]}, "
+        f"are held in memory: at most {MAX_ROLLOUT_VALUES} values)",
+    )
     return arr
 
 
@@ -477,6 +724,11 @@ def generate(model: keras.Model, first_step: Any, steps: int) -> np.ndarray:
         ``(batch, steps, features)``: the outputs in order; output k was fed back as
         input k+1. Equal to the hand loop ``y = model.predict_on_batch(y)`` but run as
         one compiled program. The state is left where the loop ended.
+
+    Raises:
+        ValueError: a model with fixed steps or whose output width differs from its
+            input width, a ``first_step`` of the wrong shape or with NaN/inf, ``steps``
+            below 1 or beyond :data:`MAX_ROLLOUT_VALUES` outputs.
     """
     arr = _check_feedback(model, "first_step", first_step, steps)
     if arr.shape[1] != 1:
@@ -500,6 +752,9 @@ def forecast(model: keras.Model, history: Any, steps: int) -> np.ndarray:
 
     Returns:
         ``(batch, steps, features)``, the new steps only.
+
+    Raises:
+        ValueError: as :func:`generate`, for ``history`` (empty, wrong shape, NaN/inf).
     """
     arr = _check_feedback(model, "history", history, steps)
     return _run_rollout(model, arr, steps)
@@ -535,7 +790,7 @@ def predict_chunks(model: keras.Model, sequences: Any, chunk: int) -> np.ndarray
     layers = _require_stateful(model)
     _refuse_replicas(model, "predict_chunks")
     batch = _fixed_batch(model)
-    arr = np.asarray(sequences, dtype="float32")
+    arr = _real_array("sequences", sequences, dtype="float32")
     if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[0] % batch:
         fail(
             "sequences",
@@ -544,7 +799,24 @@ def predict_chunks(model: keras.Model, sequences: Any, chunk: int) -> np.ndarray
             None,
             shown=f"shape {arr.shape}",
         )
-    chunk = check_int("chunk", chunk, high=arr.shape[1])
+    chunk = check_int("chunk", chunk, high=arr.shape[1], context=f" for {arr.shape[1]} steps")
+    fixed_steps = model.input_shape[1] if len(model.input_shape) >= 2 else None
+    if fixed_steps is not None:
+        if chunk != fixed_steps:
+            fail(
+                "chunk",
+                f"the model's fixed steps {fixed_steps} (model {model.name!r} reads "
+                f"{fixed_steps}-step batches; a free steps axis takes any chunk)",
+                chunk,
+            )
+        if arr.shape[1] % chunk:
+            fail(
+                "sequences",
+                f"a multiple of the model's fixed steps {fixed_steps} long, so that every "
+                "chunk is whole",
+                None,
+                shown=f"shape {arr.shape}",
+            )
     groups = []
     for start in range(0, arr.shape[0], batch):
         reset_states(model)

@@ -311,7 +311,7 @@ def test_feedback_refusals():
         stateful.forecast(model, data((1, 4, 2)), 5)
     with pytest.raises(ValueError, match=r"`first_step` must be one step long"):
         stateful.generate(model, data((3, 2, 2)), 5)
-    with pytest.raises(ValueError, match=r"`steps` must be a positive integer"):
+    with pytest.raises(ValueError, match=r"`steps` must be between 1 and \d+"):
         stateful.forecast(model, data((3, 4, 2)), 0)
     with pytest.raises(
         ValueError, match=r"`history` must be of shape `\(batch=3, steps, features=2\)`"
@@ -345,3 +345,372 @@ def test_predict_chunks_takes_groups_of_the_batch_size(chunk):
     np.testing.assert_allclose(got, np.concatenate(alone), atol=1e-5)
     with pytest.raises(ValueError, match=r"N a multiple of 2 .*Received: shape \(5, 10, 2\)"):
         stateful.predict_chunks(model, seq[:5], chunk)
+
+
+# --- reliability: refusals name the argument, and a refused call changes nothing ---------
+
+
+def two_layer_generator():
+    model = seeded_generator(features=3, batch_size=2, units=(4,), seed=11)
+    if len(stateful.stateful_layers(model)) < 2:  # units=(4,) adds one layer before the out one
+        model = seeded_generator(features=3, batch_size=2, units=(4, 5), seed=11)
+    model(data((2, 3, 3), seed=11))  # non-zero states to compare against
+    return model
+
+
+def assert_states_equal(a, b):
+    assert len(a) == len(b)
+    for la, lb in zip(a, b):
+        assert len(la) == len(lb)
+        for sa, sb in zip(la, lb):
+            np.testing.assert_array_equal(sa, sb)
+
+
+def bad_entries(snap, layer, index, value):
+    out = [[s.copy() for s in layer_states] for layer_states in snap]
+    out[layer][index] = value
+    return out
+
+
+def test_set_states_writes_nothing_when_any_value_is_refused():
+    model = two_layer_generator()
+    before = stateful.get_states(model)
+    assert len(before) >= 2 and np.abs(before[0][0]).sum() > 0
+    n_layers = len(before)
+    shape_last = before[-1][1].shape
+    good_first = [np.full_like(s, 42.0) for s in before[0]]
+    cases = [
+        # layer 1 fine (42s), the last layer's second state of the wrong shape
+        (
+            [good_first, *before[1:-1], [before[-1][0], np.zeros((5, shape_last[1]))]],
+            ValueError,
+            r"`states` must be arrays of shape .*Received: shape \(5, \d+\) at states\[\d\]\[1\]",
+        ),
+        (
+            [good_first, *before[1:-1], [before[-1][0], np.full(shape_last, np.nan)]],
+            ValueError,
+            r"`states\[\d\]\[1\]` must be finite \(no NaN or inf\)\. Received: states\[\d\]\[1\]\[0, 0\]=nan",
+        ),
+        (
+            [good_first, *before[1:-1], [before[-1][0]]],
+            ValueError,
+            r"`states` must be 2 arrays for layer",
+        ),
+        (
+            [good_first, *before[1:-1], [before[-1][0], np.full(shape_last, "a")]],
+            TypeError,
+            r"`states\[\d\]\[1\]` must be real numbers \(integer or float\)\. Received: .*dtype <U1",
+        ),
+        ([good_first, *before[1:-1], "ab"], TypeError, r"`states\[\d\]` must be a list of arrays"),
+        (
+            [good_first] * (n_layers + 1),
+            ValueError,
+            rf"`states` must be one entry per stateful layer \({n_layers}\)",
+        ),
+    ]
+    for states, error, match in cases:
+        with pytest.raises(error, match=match):
+            stateful.set_states(model, states)
+        assert_states_equal(stateful.get_states(model), before)
+    # the reference: the same first entry in a valid call is written
+    stateful.set_states(model, [good_first, *before[1:]])
+    assert stateful.get_states(model)[0][0].max() == 42.0
+
+
+@pytest.mark.parametrize(
+    "states", [None, "states", {"0": []}, 3.0], ids=["none", "str", "dict", "float"]
+)
+def test_set_states_refuses_a_non_list(states):
+    model = two_layer_generator()
+    before = stateful.get_states(model)
+    with pytest.raises(
+        TypeError,
+        match=r"`states` must be a list with one list of `\(batch, units\)` arrays per stateful layer.*Received: states of type",
+    ):
+        stateful.set_states(model, states)
+    assert_states_equal(stateful.get_states(model), before)
+
+
+@pytest.mark.parametrize("model", [None, "model", {}], ids=["none", "str", "dict"])
+def test_reset_states_refuses_a_non_model(model):
+    with pytest.raises(TypeError, match=r"`model` must be a keras.Model\. Received: model of type"):
+        stateful.reset_states(model)
+
+
+def test_save_states_overwrite_and_atomic(tmp_path):
+    model = two_layer_generator()
+    snap = stateful.get_states(model)
+    path = stateful.save_states(model, tmp_path / "s")
+    assert path == tmp_path / "s.npz"
+    assert stateful.save_states(model, tmp_path / "upper.NPZ") == tmp_path / "upper.NPZ"
+    old = path.read_bytes()
+    stateful.reset_states(model)
+    with pytest.raises(ValueError, match=r"`path` must be a new file with overwrite=False.*s\.npz"):
+        stateful.save_states(model, path, overwrite=False)
+    assert path.read_bytes() == old
+    with pytest.raises(TypeError, match=r"`overwrite` must be True or False"):
+        stateful.save_states(model, path, overwrite="no")
+    stateful.save_states(model, path)  # overwrite=True by default, as model.save
+    assert path.read_bytes() != old
+    # a failure while writing leaves the old file and no temporary one
+    stateful.save_states(model, tmp_path / "keep.npz")
+    kept = (tmp_path / "keep.npz").read_bytes()
+    stateful.set_states(model, snap)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    real = np.savez
+    np.savez = broken
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            stateful.save_states(model, tmp_path / "keep.npz")
+    finally:
+        np.savez = real
+    assert (tmp_path / "keep.npz").read_bytes() == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.npz", "s.npz", "upper.NPZ"]
+    stateful.load_states(model, tmp_path / "keep.npz")
+    assert all(np.abs(s).sum() == 0 for layer in stateful.get_states(model) for s in layer)
+
+
+def test_save_states_refusals(tmp_path):
+    model = two_layer_generator()
+    (tmp_path / "folder.npz").mkdir()
+    with pytest.raises(ValueError, match=r"`path` must be a file name, not a folder"):
+        stateful.save_states(model, tmp_path)
+    with pytest.raises(ValueError, match=r"`path` must be a file name, not a folder.*folder\.npz"):
+        stateful.save_states(model, tmp_path / "folder")
+    with pytest.raises(
+        ValueError, match=r"`path` must be in an existing folder.*\(no folder .*missing'\)"
+    ):
+        stateful.save_states(model, tmp_path / "missing" / "s.npz")
+    with pytest.raises(
+        TypeError,
+        match=r"`path` must be a file path \(str or pathlib.Path\)\. Received: path of type NoneType",
+    ):
+        stateful.save_states(model, None)
+    with open(tmp_path / "f.npz", "wb") as f:
+        with pytest.raises(TypeError, match=r"Received: path of type BufferedWriter"):
+            stateful.save_states(model, f)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npz", "folder.npz"]
+    assert (tmp_path / "f.npz").read_bytes() == b""
+
+
+def test_load_states_refuses_other_files(tmp_path):
+    model = two_layer_generator()
+    before = stateful.get_states(model)
+    np.savez(tmp_path / "other.npz", weights=np.zeros(3))
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    (tmp_path / "notes.txt").write_text("not an array\n")
+    np.savez(
+        tmp_path / "gap.npz", **{"0__0": before[0][0], "0__1": before[0][1], "2__0": before[0][0]}
+    )
+    np.savez(
+        tmp_path / "shape.npz",
+        **{f"{i}__{j}": s[:1] for i, la in enumerate(before) for j, s in enumerate(la)},
+    )
+    rule = r"`path` must be an \.npz file written by save_states"
+    cases = [
+        ("other.npz", rule + r".*with an array named 'weights'"),
+        ("one.npy", rule + r".*a single array \(\.npy\)"),
+        ("notes.txt", rule + r".*which numpy cannot read as \.npz"),
+        ("gap.npz", rule + r".*numbered from 0 without gaps"),
+        (
+            "shape.npz",
+            r"`path` must be states that fit the model.*`states` must be arrays of shape",
+        ),
+        ("missing.npz", r"`path` must be an existing \.npz file"),
+    ]
+    for name, match in cases:
+        with pytest.raises(ValueError, match=match):
+            stateful.load_states(model, tmp_path / name)
+        assert_states_equal(stateful.get_states(model), before)
+    with pytest.raises(TypeError, match=r"`path` must be a file path"):
+        stateful.load_states(model, None)
+
+
+@pytest.mark.parametrize("every", [-1, 0, 2.5, "2"])
+def test_reset_states_callback_refuses_every(every):
+    with pytest.raises(ValueError, match=r"`every` must be None or a positive integer"):
+        stateful.ResetStates(every=every)
+
+
+def fit_case():
+    keras.utils.set_random_seed(0)
+    model = many_to_one(3, 1, 4, outputs=1, stateful=True, batch_size=2)
+    model.compile(optimizer="adam", loss="mse")
+    x, y = windows.look_back(np.sin(np.arange(15.0)), 3)  # 12 windows
+    return model, x.astype("float32"), y.astype("float32")
+
+
+def with_value(a, index, value):
+    a = a.copy()
+    a[index] = value
+    return a
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (
+            {"x": "nan"},
+            ValueError,
+            r"`x` must be finite \(no NaN or inf\)\. Received: x\[5, 1, 0\]=nan",
+        ),
+        (
+            {"y": "inf"},
+            ValueError,
+            r"`y` must be finite \(no NaN or inf\)\. Received: y\[7, 0\]=inf",
+        ),
+        (
+            {"x": None},
+            TypeError,
+            r"`x` must be an array of real numbers\. Received: x of type NoneType",
+        ),
+        (
+            {"x": "empty"},
+            ValueError,
+            r"`x` must be samples .*with at least one sample.*\(0, 3, 1\)",
+        ),
+        (
+            {"validation_data": "short"},
+            ValueError,
+            r"`validation_data` must be whole batches: .*multiple of batch_size 2.*Received: validation_data with 1 samples",
+        ),
+        (
+            {"validation_data": "nan"},
+            ValueError,
+            r"`validation_data\[0\]` must be finite .*validation_data\[0\]\[1, 0, 0\]=nan",
+        ),
+        (
+            {"validation_data": "one"},
+            ValueError,
+            r"`validation_data` must be a tuple \(x_val, y_val\)",
+        ),
+    ],
+    ids=["nan-x", "inf-y", "none-x", "empty-x", "short-validation", "nan-validation", "one-item"],
+)
+def test_fit_stateful_refuses_bad_data_before_training(kwargs, error, match):
+    model, x, y = fit_case()
+    args = {"x": x, "y": y}
+    fit_kwargs = {}
+    for key, what in kwargs.items():
+        if key == "validation_data":
+            fit_kwargs["validation_data"] = {
+                "short": (x[:1], y[:1]),
+                "nan": (with_value(x[:4], (1, 0, 0), np.nan), y[:4]),
+                "one": (x[:4],),
+            }[what]
+        else:
+            args[key] = {
+                "nan": with_value(x, (5, 1, 0), np.nan),
+                "inf": with_value(y, (7, 0), np.inf),
+                None: None,
+                "empty": x[:0],
+            }[what]
+    weights = [w.copy() for w in model.get_weights()]
+    with pytest.raises(error, match=match):
+        stateful.fit_stateful(
+            model, args["x"], args["y"], epochs=1, batch_size=2, verbose=0, **fit_kwargs
+        )
+    for a, b in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_stateful_chunk_names_y():
+    model = seeded_generator(batch_size=2, units=(4,))
+    model.compile(optimizer="adam", loss="mse")
+    x = data((2, 6, 2))
+    with pytest.raises(
+        ValueError,
+        match=r"`y` must be whole sequences `\(samples, steps=6, outputs\)` with chunk=.*y with shape \(2, 2\)",
+    ):
+        stateful.fit_stateful(model, x, x[:, -1], epochs=1, batch_size=2, chunk=2, verbose=0)
+    with pytest.raises(ValueError, match=r"`chunk` must be between 1 and 6 for 6 steps"):
+        stateful.fit_stateful(model, x, x, epochs=1, batch_size=2, chunk=7, verbose=0)
+
+
+def test_feedback_and_chunk_refusals_name_the_argument():
+    model = seeded_generator(batch_size=3)
+    with pytest.raises(
+        ValueError,
+        match=r"`steps` must be between 1 and \d+ \(the outputs.*Received: steps=2147483648",
+    ):
+        stateful.generate(model, data((3, 1, 2)), 2**31)
+    with pytest.raises(
+        ValueError, match=r"`history` must be at least one step long\. Received: shape \(3, 0, 2\)"
+    ):
+        stateful.forecast(model, data((3, 0, 2)), 2)
+    with pytest.raises(
+        ValueError,
+        match=r"`history` must be finite \(no NaN or inf\)\. Received: history\[1, 2, 0\]=nan",
+    ):
+        stateful.forecast(model, with_value(data((3, 4, 2)), (1, 2, 0), np.nan), 2)
+    with pytest.raises(TypeError, match=r"`first_step` must be an array of real numbers"):
+        stateful.generate(model, None, 2)
+    with pytest.raises(ValueError, match=r"`sequences` must be finite .*sequences\[0, 3, 1\]=inf"):
+        stateful.predict_chunks(model, with_value(data((3, 5, 2)), (0, 3, 1), np.inf), 2)
+    with pytest.raises(TypeError, match=r"`sequences` must be real numbers .*complex"):
+        stateful.predict_chunks(model, data((3, 5, 2)) * 1j, 2)
+    fixed = many_to_many(4, 2, 3, outputs=2, stateful=True, batch_size=3)
+    with pytest.raises(
+        ValueError, match=r"`model` must be a model with a free steps axis.*fixed steps"
+    ):
+        stateful.forecast(fixed, data((3, 4, 2)), 2)
+    with pytest.raises(
+        ValueError, match=r"`chunk` must be the model's fixed steps 4.*Received: chunk=2"
+    ):
+        stateful.predict_chunks(fixed, data((3, 8, 2)), 2)
+    with pytest.raises(
+        ValueError, match=r"`sequences` must be a multiple of the model's fixed steps 4 long"
+    ):
+        stateful.predict_chunks(fixed, data((3, 6, 2)), 4)
+
+
+def test_predict_chunks_with_a_fixed_steps_model_equals_whole_sequence():
+    keras.utils.set_random_seed(8)
+    fixed = many_to_many(4, 2, 3, outputs=2, stateful=True, batch_size=3)
+    seq = data((3, 8, 2), seed=8)
+    got = stateful.predict_chunks(fixed, seq, 4)
+    stateful.reset_states(fixed)
+    ref = np.concatenate([call(fixed, seq[:, :4]), call(fixed, seq[:, 4:])], axis=1)
+    np.testing.assert_allclose(got, ref, atol=1e-6)
+
+
+def test_with_batch_size_keeps_compile_settings():
+    model, x, y = fit_case()
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.05, momentum=0.5),
+        loss="mae",
+        metrics=["mse"],
+        steps_per_execution=2,
+    )
+    clone = stateful.with_batch_size(model, 4)
+    assert clone.compiled and clone.optimizer is not model.optimizer
+    assert isinstance(clone.optimizer, keras.optimizers.SGD)
+    assert float(clone.optimizer.learning_rate) == pytest.approx(0.05)
+    assert clone.optimizer.momentum == 0.5 and clone.steps_per_execution == 2
+    # the loss and metric are the ones compiled: evaluate against a hand computation
+    stateful.reset_states(clone)
+    pred = call(clone, x[:4])
+    stateful.reset_states(clone)
+    result = clone.evaluate(x[:4], y[:4], batch_size=4, verbose=0, return_dict=True)
+    assert result["loss"] == pytest.approx(float(np.mean(np.abs(pred - y[:4]))), rel=1e-5)
+    assert result["mse"] == pytest.approx(float(np.mean((pred - y[:4]) ** 2)), rel=1e-5)
+    # an uncompiled model stays uncompiled
+    assert not stateful.with_batch_size(seeded_generator(), 1).compiled
+
+
+def test_with_batch_size_keeps_a_custom_loss_function():
+    model, x, y = fit_case()
+
+    def doubled(a, b):
+        return 2.0 * keras.ops.mean(keras.ops.square(a - b), axis=-1)
+
+    model.compile(optimizer="adam", loss=doubled)
+    clone = stateful.with_batch_size(model, 4)
+    stateful.reset_states(clone)
+    pred = call(clone, x[:4])
+    stateful.reset_states(clone)
+    loss = clone.evaluate(x[:4], y[:4], batch_size=4, verbose=0)
+    assert loss == pytest.approx(2 * float(np.mean((pred - y[:4]) ** 2)), rel=1e-5)
