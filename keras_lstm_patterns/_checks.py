@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
+import pandas as pd
 
 
-def fail(name: str, rule: str, value: Any, *, shown: str | None = None) -> None:
-    """Raise the package's one ``ValueError`` shape."""
+def fail(
+    name: str,
+    rule: str,
+    value: Any = None,
+    *,
+    shown: str | None = None,
+    error: type[Exception] = ValueError,
+) -> NoReturn:
+    """Raise the package's one error shape (a ``ValueError`` unless ``error`` says)."""
     received = shown if shown is not None else f"{name}={value!r}"
-    raise ValueError(f"`{name}` must be {rule}. Received: {received}")
+    raise error(f"`{name}` must be {rule}. Received: {received}")
 
 
 def is_int(value: Any) -> bool:
@@ -40,6 +48,23 @@ def check_int(
     return int(value)
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """``True``/``False`` (Python or numpy booleans), nothing else: ``"no"`` is not False."""
+    if not isinstance(value, bool | np.bool_):
+        fail(name, "True or False", value)
+    return bool(value)
+
+
+def check_real(name: str, value: Any, *, optional: bool = False) -> float | None:
+    """A finite real number (Python or numpy), not a bool; ``None`` if ``optional``."""
+    if value is None and optional:
+        return None
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+    if not ok or not np.isfinite(float(value)):
+        fail(name, ("None or " if optional else "") + "a finite number", value)
+    return float(value)
+
+
 def check_optional_int(name: str, value: Any, *, low: int = 1) -> int | None:
     if value is None:
         return None
@@ -56,6 +81,10 @@ def check_units(name: str, value: Any, *, allow_empty: bool = False) -> tuple[in
         rule = "a positive integer or a (possibly empty) sequence of them"
     if is_int(value):
         units: tuple[Any, ...] = (value,)
+    elif isinstance(value, np.ndarray) and value.ndim == 1:
+        units = tuple(value.tolist())
+        if not units and not allow_empty:
+            fail(name, rule, value)
     elif isinstance(value, Sequence) and not isinstance(value, str):
         units = tuple(value)
         if not units and not allow_empty:
@@ -82,30 +111,69 @@ def check_fraction(name: str, value: Any, *, low: float = 0.0, high: float = 1.0
     return float(value)
 
 
-def as_series(name: str, series: Any) -> np.ndarray:
-    """A 1-D or 2-D numeric, finite array as a 2-D ``(time, features)`` view.
+def check_time_index(name: str, series: Any) -> None:
+    """Refuse a pandas input whose time index runs backwards or repeats.
 
-    No copy is made when ``series`` already is a numeric ndarray.
+    Windows and splits follow row order, so a descending or duplicated
+    ``DatetimeIndex``/``PeriodIndex`` would put targets before their inputs or the test
+    part before the training part.
     """
+    index = getattr(series, "index", None)
+    if not isinstance(index, pd.DatetimeIndex | pd.PeriodIndex | pd.TimedeltaIndex):
+        return
+    if index.is_monotonic_increasing and index.is_unique:
+        return
+    values = list(index)
+    k = next((i for i in range(1, len(values)) if not values[i] > values[i - 1]), len(values) - 1)
+    fail(
+        name,
+        "in time order: its time index must increase strictly (sort it with "
+        "`series.sort_index()` and drop repeated stamps first)",
+        shown=f"{name} with index[{k - 1}]={values[k - 1]!s} followed by index[{k}]={values[k]!s}",
+    )
+
+
+def check_numeric(name: str, arr: np.ndarray, original: Any = None) -> None:
+    """Real numbers only: no objects, strings, datetimes, bools, complex or masked arrays."""
+    if isinstance(original if original is not None else arr, np.ma.MaskedArray):
+        fail(
+            name,
+            "a plain array, not a masked array (its mask would be lost: fill the masked "
+            "values, or pad and use `mask_value=`)",
+            shown=f"{name} of type MaskedArray",
+        )
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        fail(name, "real numbers (integer or float)", shown=f"{name} with dtype {arr.dtype}")
+
+
+def as_array(name: str, series: Any) -> np.ndarray:
+    """``np.asarray(series)`` with a named error for what cannot become a numeric array."""
+    if series is None or isinstance(series, str | bytes):
+        fail(name, "a numeric array", shown=f"{name} of type {type(series).__name__}")
+    check_time_index(name, series)
     try:
         arr = np.asarray(series)
     except (TypeError, ValueError):
-        fail(
-            name,
-            "a numeric array",
-            type(series).__name__,
-            shown=f"{name} of type {type(series).__name__}",
-        )
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        fail(name, "numeric", arr.dtype, shown=f"{name} with dtype {arr.dtype}")
+        fail(name, "a numeric array", shown=f"{name} of type {type(series).__name__}")
+    check_numeric(name, arr, series)
+    return arr
+
+
+def as_series(name: str, series: Any) -> np.ndarray:
+    """A 1-D or 2-D numeric, finite array as a 2-D ``(time, features)`` view.
+
+    No copy is made when ``series`` already is a numeric ndarray. A pandas input must be
+    in time order (see :func:`check_time_index`); a NaN in a frame is named by its row
+    label and column.
+    """
+    arr = as_array(name, series)
     if arr.ndim not in (1, 2):
         fail(
             name,
             "1-D `(time,)` or 2-D `(time, features)`",
-            arr.shape,
             shown=f"{name} with shape {arr.shape}",
         )
-    check_finite(name, arr)
+    check_finite(name, arr, labels=series)
     return arr[:, None] if arr.ndim == 1 else arr
 
 
@@ -123,16 +191,26 @@ def _all_finite(arr: np.ndarray) -> bool:
     return bool(np.isfinite(arr).all())
 
 
-def check_finite(name: str, arr: np.ndarray) -> None:
+def check_finite(name: str, arr: np.ndarray, *, labels: Any = None) -> None:
+    """Refuse NaN and inf, naming the first bad value's position.
+
+    With ``labels`` a pandas object, the position is its own row label and column name
+    (``frame.loc['2024-01-03', 'pressure']``), not a position after any reordering.
+    """
     if arr.size and np.issubdtype(arr.dtype, np.floating) and not _all_finite(arr):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        where = ", ".join(str(int(i)) for i in bad)
-        fail(
-            name,
-            "finite (no NaN or inf)",
-            None,
-            shown=f"{name}[{where}]={arr[tuple(bad)].item()!r}",
-        )
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        where = ", ".join(map(str, bad))
+        value = arr[bad].item()
+        if isinstance(labels, pd.DataFrame | pd.Series) and len(bad) >= 1:
+            parts = [repr(labels.index[bad[0]])]
+            if isinstance(labels, pd.DataFrame) and len(bad) == 2:
+                parts.append(repr(labels.columns[bad[1]]))
+            fail(
+                name,
+                "finite (no NaN or inf)",
+                shown=f"{name}.loc[{', '.join(parts)}]={value!r}",
+            )
+        fail(name, "finite (no NaN or inf)", shown=f"{name}[{where}]={value!r}")
 
 
 def shape_str(shape: Sequence[Any], names: Sequence[str]) -> str:

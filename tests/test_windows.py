@@ -193,10 +193,10 @@ def test_split_is_chronological():
             r"`series` must be finite.*inf",
         ),
         (
-            lambda: windows.look_back(np.zeros((3, 4, 5)), 1),
-            r"`series` must be 1-D .*shape \(3, 4, 5\)",
+            lambda: windows.look_back(np.zeros((3, 4, 5, 1)), 1),
+            r"`series` must be 1-D .*shape \(3, 4, 5, 1\)",
         ),
-        (lambda: windows.look_back(np.array(["a", "b"]), 1), r"`series` must be numeric"),
+        (lambda: windows.look_back(np.array(["a", "b"]), 1), r"`series` must be real numbers"),
         (
             lambda: windows.sliding(np.arange(5.0), 6),
             r"`steps` must be between 1 and 5 for a series of length 5",
@@ -231,10 +231,12 @@ def test_tanks_errors():
     ):
         windows.tanks(frame, id="id", time="t", features="x")
     with pytest.raises(
-        ValueError, match=r"`features` must be columns of the frame.*missing columns 'y'"
+        ValueError, match=r"`features` must be a column name of `frame`.*missing columns 'y'"
     ):
         windows.tanks(frame, id="id", time="t", features=["x", "y"])
-    with pytest.raises(ValueError, match=r"`time` must be columns of the frame.*'hour'"):
+    with pytest.raises(
+        ValueError, match=r"`time` must be a column name of `frame`.*missing columns 'hour'"
+    ):
         windows.tanks(frame, id="id", time="hour", features=["x"])
     with pytest.raises(ValueError, match=r"`features` must be numeric columns.*'s' with dtype"):
         windows.tanks(frame, id="id", time="t", features=["x", "s"], pad=0.0)
@@ -242,7 +244,7 @@ def test_tanks_errors():
     with pytest.raises(ValueError, match=r"`frame` must be one row per \(id, t\).*id=0, t=0"):
         windows.tanks(dup, id="id", time="t", features="x", pad=0.0)
     nan = frame.assign(x=[1.0, np.nan, 3.0])
-    with pytest.raises(ValueError, match=r"`frame` must be finite"):
+    with pytest.raises(ValueError, match=r"`frame` must be finite.*frame.loc\[1, 'x'\]=nan"):
         windows.tanks(nan, id="id", time="t", features="x", pad=0.0)
     with pytest.raises(ValueError, match=r"`frame` must be a pandas.DataFrame"):
         windows.tanks(np.zeros((2, 2)), id="id", time="t", features="x")
@@ -372,3 +374,321 @@ def test_window_dataset_errors():
     ds = windows.WindowDataset(np.array([1.0, 2.0, np.nan, 4.0, 5.0]), 2, batch_size=2)
     with pytest.raises(ValueError, match=r"`series \(batch 0\)` must be finite"):
         ds[0]
+
+
+# --- tanks: time handling, errors named by the frame's own labels, the index back -------
+
+
+def tank_frame(n_tanks=3, steps=12, seed=0):
+    """A long frame of several tanks, rows shuffled, daily datetime stamps."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(n_tanks):
+        for t in range(steps):
+            day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=t)
+            rows.append((f"T{k}", day, 100.0 * k + t, 20.0 + k + 0.1 * t))
+    frame = pd.DataFrame(rows, columns=["tank_id", "timestamp", "pressure", "temperature"])
+    return frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+
+
+def test_tanks_orders_by_real_time_not_text():
+    frame = tank_frame()
+    x, index = windows.tanks(
+        frame,
+        id="tank_id",
+        time="timestamp",
+        features=["pressure", "temperature"],
+        return_index=True,
+    )
+    assert x.shape == (3, 12, 2)
+    np.testing.assert_array_equal(x[1, :, 0], 100.0 + np.arange(12))  # days 1..12 in order
+    assert list(index.ids) == ["T0", "T1", "T2"]
+    assert list(index.times[2]) == list(pd.date_range("2024-01-01", periods=12))
+    np.testing.assert_array_equal(index.lengths, [12, 12, 12])
+
+
+def test_tanks_refuses_text_times_with_the_parse_hint():
+    frame = tank_frame()
+    frame["timestamp"] = frame["timestamp"].dt.strftime("%-m/%-d/%Y")  # "1/10/2024" < "1/2/2024"
+    with pytest.raises(
+        ValueError,
+        match=r"`time` must be a datetime, numeric or pandas Period column.*pd.to_datetime"
+        r".*never guessed.*dtype (object|str)",
+    ):
+        windows.tanks(frame, id="tank_id", time="timestamp", features="pressure")
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], format="%m/%d/%Y")
+    x = windows.tanks(frame, id="tank_id", time="timestamp", features="pressure")
+    np.testing.assert_array_equal(x[0, :, 0], np.arange(12.0))
+
+
+def test_tanks_accepts_periods_and_numbers():
+    frame = tank_frame()
+    periods = frame.assign(timestamp=frame["timestamp"].dt.to_period("D"))
+    numbers = frame.assign(timestamp=(frame["timestamp"] - pd.Timestamp("2024")).dt.days)
+    for f in (periods, numbers):
+        x = windows.tanks(f, id="tank_id", time="timestamp", features=["pressure"])
+        np.testing.assert_array_equal(x[2, :, 0], 200.0 + np.arange(12))
+
+
+@pytest.mark.parametrize(
+    ("change", "kwargs", "error", "match"),
+    [
+        (lambda f: f.set_index(f.index + 1000), {}, None, None),
+        (
+            lambda f: f.assign(pressure=f["pressure"].where(f.index != 7)),
+            {},
+            ValueError,
+            r"`frame` must be finite.*frame.loc\[7, 'pressure'\]=nan",
+        ),
+        (
+            lambda f: f.assign(timestamp=f["timestamp"].where(f.index != 5)),
+            {},
+            ValueError,
+            r"`time` must be a column with no missing values.*frame.loc\[5, 'timestamp'\]=NaT",
+        ),
+        (
+            lambda f: f.assign(tank_id=f["tank_id"].where(f.index != 3)),
+            {},
+            ValueError,
+            r"`id` must be a column with no missing values.*frame.loc\[3, 'tank_id'\]",
+        ),
+        (
+            lambda f: pd.concat([f, f.iloc[[4]]]),
+            {},
+            ValueError,
+            r"`frame` must be one row per \(tank_id, timestamp\).*tank_id='T\d', timestamp=",
+        ),
+        (lambda f: f.iloc[:0], {}, ValueError, r"`frame` must be a frame with at least one row"),
+        (
+            lambda f: f.set_axis(["tank_id", "timestamp", "pressure", "pressure"], axis=1),
+            {},
+            ValueError,
+            r"`frame` must be a frame whose column names are unique.*'pressure'",
+        ),
+        (lambda f: f, {"features": None}, TypeError, r"`features` must be a column name"),
+        (lambda f: f, {"features": 3}, ValueError, r"`features` must be .*missing columns 3"),
+        (lambda f: f, {"pad": float("nan")}, ValueError, r"`pad` must be None or a finite"),
+        (lambda f: f, {"pad": True}, ValueError, r"`pad` must be None or a finite"),
+        (lambda f: f, {"return_index": "yes"}, ValueError, r"`return_index` must be True or"),
+    ],
+    ids=[
+        "row-labels-ok",
+        "nan-value",
+        "missing-time",
+        "missing-id",
+        "duplicate",
+        "empty",
+        "dup-columns",
+        "features-none",
+        "features-int",
+        "pad-nan",
+        "pad-bool",
+        "index-str",
+    ],
+)
+def test_tanks_checks(change, kwargs, error, match):
+    frame = change(tank_frame())
+    args = {"id": "tank_id", "time": "timestamp", "features": ["pressure", "temperature"]}
+    args.update(kwargs)
+    if error is None:
+        assert windows.tanks(frame, **args).shape == (3, 12, 2)
+        return
+    with pytest.raises(error, match=match):
+        windows.tanks(frame, **args)
+
+
+def test_tanks_accepts_numpy_scalar_pad_and_int_column_names():
+    frame = pd.DataFrame({0: ["a", "a", "b"], 1: [0, 1, 0], 2: [1.0, 2.0, 3.0]})
+    x, index = windows.tanks(frame, id=0, time=1, features=2, pad=np.float32(-1), return_index=True)
+    np.testing.assert_array_equal(x[:, :, 0], [[1.0, 2.0], [3.0, -1.0]])
+    np.testing.assert_array_equal(index.lengths, [2, 1])
+
+
+def test_window_rows_join_predictions_back_to_id_and_time():
+    frame = tank_frame(steps=10)
+    x, index = windows.tanks(
+        frame,
+        id="tank_id",
+        time="timestamp",
+        features=["pressure", "temperature"],
+        return_index=True,
+    )
+    _, test = windows.split(x, 6, look_back=3)
+    _, ty = windows.look_back(test, 3, targets=0)
+    rows = index.window_rows(3, offset=6 - 3)
+    assert len(rows) == len(ty) == 3 * 4
+    # each row's (id, time) is the original row whose pressure is the target
+    joined = rows.merge(frame, on=["tank_id", "timestamp"])
+    np.testing.assert_array_equal(joined["pressure"].to_numpy(), ty[:, 0])
+    assert rows["timestamp"].min() == pd.Timestamp("2024-01-07")  # first test step
+    rows3 = index.window_rows(3, horizon=2)
+    _, y3 = windows.look_back(x, 3, horizon=2, targets=0)
+    joined3 = rows3.merge(frame, on=["tank_id", "timestamp"])
+    np.testing.assert_array_equal(joined3["pressure"].to_numpy(), y3.reshape(-1))
+    assert list(rows3["ahead"][:4]) == [1, 2, 1, 2]
+
+
+# --- tanks everywhere: look_back, split and WindowDataset on (entities, T, F) ------------
+
+
+def reference_tank_windows(arr, look, horizon, stride, targets):
+    xs, ys = [], []
+    for entity in arr:
+        rx, ry = reference_look_back(entity, look, horizon, stride)
+        xs.append(rx)
+        ys.append(ry[..., targets])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+@pytest.mark.parametrize(
+    ("look", "horizon", "stride", "targets"),
+    [(3, 1, 1, None), (4, 2, 1, 0), (2, 1, 3, [1, 0]), (5, 3, 2, (0, 1))],
+    ids=["all", "h2-first", "stride-swapped", "h3-both"],
+)
+def test_look_back_on_tanks_never_crosses_entities(look, horizon, stride, targets):
+    arr = np.random.default_rng(0).normal(size=(4, 17, 2))
+    x, y = windows.look_back(arr, look, horizon=horizon, stride=stride, targets=targets)
+    cols = slice(None) if targets is None else ([targets] if is_scalar(targets) else list(targets))
+    rx, ry = reference_tank_windows(arr, look, horizon, stride, cols)
+    np.testing.assert_array_equal(x, rx)
+    np.testing.assert_array_equal(y, ry[:, 0] if horizon == 1 else ry)
+    assert not x.flags.writeable and not y.flags.writeable
+    per_entity = (17 - look - horizon) // stride + 1
+    assert len(x) == 4 * per_entity
+    assert x.nbytes == 4 * per_entity * look * 2 * 8  # the one copy a 3-D input makes
+
+
+def is_scalar(v):
+    return np.ndim(v) == 0
+
+
+def test_look_back_targets_by_name_and_views():
+    frame = pd.DataFrame({"P": np.arange(10.0), "T": np.arange(10.0) * 10, "Q": -np.arange(10.0)})
+    x, y = windows.look_back(frame, 3, targets="T")
+    assert x.shape == (7, 3, 3) and y.shape == (7, 1)
+    np.testing.assert_array_equal(y[:, 0], frame["T"].to_numpy()[3:])
+    arr = frame.to_numpy()
+    x, y = windows.look_back(arr, 3, targets=[1, 2])
+    assert np.shares_memory(y, arr)  # consecutive targets stay a view
+    x, y = windows.look_back(arr, 3, targets=[2, 0])
+    np.testing.assert_array_equal(y, arr[3:][:, [2, 0]])
+    assert not y.flags.writeable
+
+
+@pytest.mark.parametrize(
+    ("targets", "match"),
+    [
+        (2, r"`targets` must be a column position in \[0, 2\)"),
+        ([], r"`targets` must be a column position"),
+        ("P", r"`targets` must be a column position in \[0, 2\) or a sequence"),
+        ([0, 0], r"`targets` must be distinct columns"),
+        (True, r"`targets` must be a column position"),
+    ],
+)
+def test_look_back_targets_errors(targets, match):
+    with pytest.raises(ValueError, match=match):
+        windows.look_back(np.zeros((2, 10, 2)), 3, targets=targets)
+
+
+def test_window_dataset_targets_match_look_back():
+    arr = np.random.default_rng(2).normal(size=(3, 30, 2))
+    ds = windows.WindowDataset(arr, 5, horizon=2, batch_size=7, targets=1)
+    y = np.concatenate([ds[i][1] for i in range(len(ds))])
+    _, ry = windows.look_back(arr, 5, horizon=2, targets=1)
+    np.testing.assert_array_equal(y, ry)
+
+
+def test_split_tanks_along_time_read_only():
+    arr = np.arange(3 * 200 * 2, dtype=float).reshape(3, 200, 2)
+    tr, te = windows.split(arr, 0.8)
+    assert tr.shape == (3, 160, 2) and te.shape == (3, 40, 2)
+    np.testing.assert_array_equal(np.concatenate([tr, te], axis=1), arr)
+    with pytest.raises(ValueError, match="read-only"):
+        tr[0] = -1
+    assert arr[0, 0, 0] == 0.0
+    flat = np.arange(10.0)
+    _, b = windows.split(flat, 6, look_back=2)
+    np.testing.assert_array_equal(b, [4.0, 5, 6, 7, 8, 9])
+    with pytest.raises(ValueError, match="read-only"):
+        b[0] = 1.0
+    # no test target is a training step: the first test window's target is step 6
+    _, y = windows.look_back(b, 2)
+    assert y[0, 0] == 6.0
+    with pytest.raises(ValueError, match=r"`look_back` must be between 0 and 6 for 6 training"):
+        windows.split(flat, 6, look_back=7)
+
+
+# --- pandas time order, dtypes, and the other argument checks ---------------------------
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.date_range("2024-01-01", periods=6)[::-1],
+        pd.DatetimeIndex(
+            ["2024-01-01", "2024-01-02", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
+        ),
+        pd.period_range("2024-01", periods=6, freq="M")[[0, 2, 1, 3, 4, 5]],
+    ],
+    ids=["descending", "duplicated", "periods-out-of-order"],
+)
+def test_pandas_time_index_must_increase(index):
+    series = pd.Series(np.arange(6.0), index=index)
+    for call in (
+        lambda: windows.look_back(series, 2),
+        lambda: windows.sliding(series, 2),
+        lambda: windows.split(series, 3),
+        lambda: windows.WindowDataset(series, 2, batch_size=2),
+    ):
+        with pytest.raises(ValueError, match=r"`series` must be in time order.*followed by"):
+            call()
+    ok = pd.Series(np.arange(6.0), index=pd.date_range("2024-01-01", periods=6))
+    assert windows.look_back(ok, 2)[0].shape == (4, 2, 1)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.arange(6.0) + 1j,
+        np.ma.masked_array(np.arange(6.0), mask=[0, 1, 0, 0, 0, 0]),
+        np.array(["a"] * 6),
+        np.arange(6).astype("datetime64[D]"),
+        np.array([True, False] * 3),
+    ],
+    ids=["complex", "masked", "strings", "datetimes", "bools"],
+)
+def test_windowing_refuses_what_is_not_real_numbers(bad):
+    calls = [
+        lambda: windows.look_back(bad, 2),
+        lambda: windows.sliding(bad, 2),
+        lambda: windows.next_step(bad.reshape(1, 6, 1)),
+        lambda: windows.stateful_chunks(bad.reshape(1, 6, 1), 2),
+        lambda: windows.WindowDataset(bad, 2, batch_size=2),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"`(series|sequences)` must be"):
+            call()
+
+
+def test_more_named_errors():
+    with pytest.raises(ValueError, match=r"`sequences` must be finite.*sequences\[0, 1, 0\]=nan"):
+        windows.stateful_chunks(np.array([[[1.0], [np.nan]]]), 1)
+    with pytest.raises(ValueError, match=r"`series` must be at least 2 steps long"):
+        windows.look_back(np.array([]), 1)
+    x, _ = windows.look_back(np.arange(10.0), 3, stride=2**62)  # one window, no overflow
+    assert x.shape == (1, 3, 1)
+    ds = windows.WindowDataset(np.arange(20.0), 3, batch_size=4)
+    with pytest.raises(TypeError, match=r"`index` must be an integer batch number"):
+        ds[1.5]
+    for kwargs, match in [
+        ({"shuffle": "no"}, r"`shuffle` must be True or False"),
+        ({"seed": -1}, r"`seed` must be None or an integer >= 0"),
+        ({"seed": "abc"}, r"`seed` must be None or an integer >= 0"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            windows.WindowDataset(np.arange(20.0), 3, batch_size=4, **kwargs)
+    assert windows.WindowDataset(np.arange(20.0), 3, batch_size=4, shuffle=np.bool_(True)).shuffle
+    with pytest.raises(ValueError, match=r"`series` must be `\(time,\)`"):
+        windows.WindowDataset(np.array([]), 1, batch_size=2)
+    with pytest.raises(ValueError, match=r"`series` must be at least one entity"):
+        windows.WindowDataset(np.zeros((0, 10, 2)), 1, batch_size=2)
