@@ -11,6 +11,8 @@ the per-step head. Every box and arrow carries a ``gid`` (``box:cell``,
 from __future__ import annotations
 
 import itertools
+import os
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 
 import keras
 
-from ._checks import check_int, fail
+from ._checks import check_choice, check_int, fail
 from .explain import PATTERNS, build_pattern, flat_layers, pattern_of
 from .windows import stateful_chunks
 
@@ -141,7 +143,6 @@ def _finish(fig: Any, ax: Any, path: Path, columns: list[int | None], title: str
     ax.set_aspect("equal")
     ax.axis("off")
     ax.autoscale_view()
-    path.parent.mkdir(parents=True, exist_ok=True)
     drawing = Drawing(path=path, columns=columns, title=title)
     for patch in ax.patches:
         gid = patch.get_gid() or ""
@@ -150,17 +151,52 @@ def _finish(fig: Any, ax: Any, path: Path, columns: list[int | None], title: str
             drawing.boxes[name] += 1
         elif kind == "arrow":
             drawing.arrows[name] += 1
-    metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}
-    with plt.rc_context({"svg.hashsalt": "keras_lstm_patterns", "svg.fonttype": "path"}):
-        fig.savefig(path, dpi=120, bbox_inches="tight", metadata=metadata)
-    plt.close(fig)
+    fmt = path.suffix.lower()[1:]
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a unique name beside the target, renamed over it once complete: a failure leaves
+    # the old file (or none), never a partial one
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with plt.rc_context({"svg.hashsalt": "keras_lstm_patterns", "svg.fonttype": "path"}):
+            with open(tmp, "xb") as f:
+                fig.savefig(f, format=fmt, dpi=120, bbox_inches="tight", metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
     return drawing
 
 
 def _check_path(path: Any) -> Path:
+    """A ``.png``/``.svg`` file name (any case) whose folder exists or can be made."""
+    if not isinstance(path, str | os.PathLike):
+        try:
+            fail(
+                "path",
+                "a file path (str or pathlib.Path)",
+                None,
+                shown=f"path of type {type(path).__name__}",
+            )
+        except ValueError as err:
+            raise TypeError(str(err)) from None
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         fail("path", "a file name ending in .png or .svg", str(path))
+    if path.is_dir():
+        fail("path", "a file name, not a folder", str(path))
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                fail(
+                    "path",
+                    "in a folder",
+                    str(path),
+                    shown=f"path={str(path)!r}, where {str(parent)!r} is a file",
+                )
+            break
     return path
 
 
@@ -171,13 +207,20 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
         model_or_pattern: a Keras model, or a pattern name (``"many_to_one"``,
             ``"many_to_many"``, ``"one_to_many"``, ``"generate"``, ``"forecast"``,
             ``"seq2seq_autoencoder"``, ``"next_token"``).
-        path: a ``.png`` or ``.svg`` file.
+        path: a ``.png`` or ``.svg`` file (the suffix in any case); missing folders are
+            made. The picture is written under a temporary name and renamed, so a
+            failure leaves the old file, or none.
         **sizes: with a pattern name, its sizes (``steps``, ``features``, ``units``...);
             with a model whose steps are free, ``steps`` sets how many to draw, and
             ``drive="generate"`` or ``"forecast"`` draws the feedback loop.
 
     Returns:
         A :class:`Drawing` with the counts of boxes and arrows read from the figure.
+
+    Raises:
+        TypeError: ``path`` is not a str or ``pathlib.Path``.
+        ValueError: another suffix, ``path`` is a folder or lies under a file, an
+            unknown pattern or ``drive``, sizes the pattern does not take.
     """
     import matplotlib
 
@@ -186,6 +229,8 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
 
     path = _check_path(path)
     drive = sizes.pop("drive", None)
+    if drive is not None:
+        check_choice("drive", drive, ("generate", "forecast"))
     name, model, steps = _resolve(model_or_pattern, sizes)
     name = drive or name
     steps = check_int("steps", steps)
@@ -319,7 +364,7 @@ def diagram_batches(sequences_shape: tuple[int, int, int], chunk: int, path: str
     import numpy as np
 
     path = _check_path(path)
-    if len(sequences_shape) != 3:
+    if not isinstance(sequences_shape, tuple | list) or len(sequences_shape) != 3:
         fail("sequences_shape", "`(samples, steps, features)`", sequences_shape)
     n, t, f = (check_int(k, v) for k, v in zip(("samples", "steps", "features"), sequences_shape))
     batches = stateful_chunks(

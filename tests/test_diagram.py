@@ -78,3 +78,56 @@ def test_diagram_errors(tmp_path):
         diagram("many_to_two", tmp_path / "x.png")
     with pytest.raises(ValueError, match=r"`chunk` must be between 1 and 4 for 4 steps"):
         diagram_batches((2, 4, 1), 5, tmp_path / "x.png")
+
+
+def test_suffix_in_any_case(tmp_path):
+    svg = diagram("many_to_one", tmp_path / "x.SVG")
+    png = diagram("many_to_one", tmp_path / "x.Png")
+    assert svg.path.read_bytes() == diagram("many_to_one", tmp_path / "y.svg").path.read_bytes()
+    assert svg.path.read_text().startswith("<?xml") and "<dc:date>" not in svg.path.read_text()
+    assert png.path.read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.Png", "x.SVG", "y.svg"]
+
+
+def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    target = tmp_path / "m.png"
+    old = diagram("many_to_one", target).path.read_bytes()
+
+    def half_write(self, fname, **kwargs):
+        fname.write(b"\x89PNG partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        diagram("many_to_many", target)
+    with pytest.raises(OSError, match="disk full"):
+        diagram_batches((2, 4, 1), 2, tmp_path / "new.svg")
+    assert target.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.png"]  # no partial, no temp
+
+
+def test_diagram_refusals_name_the_argument(tmp_path):
+    (tmp_path / "file").write_text("a file")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(
+        ValueError, match=r"`drive` must be one of 'generate', 'forecast'\. Received: drive='nope'"
+    ):
+        diagram(stateful_generator(2), tmp_path / "g.png", drive="nope")
+    with pytest.raises(
+        TypeError,
+        match=r"`path` must be a file path \(str or pathlib.Path\)\. Received: path of type NoneType",
+    ):
+        diagram("many_to_one", None)
+    with pytest.raises(ValueError, match=r"`path` must be a file name, not a folder"):
+        diagram("many_to_one", tmp_path / "folder.png")
+    with pytest.raises(
+        ValueError, match=r"`path` must be in a folder\. Received: .*'.*file' is a file"
+    ):
+        diagram("many_to_one", tmp_path / "file" / "x.png")
+    with pytest.raises(
+        ValueError, match=r"`sequences_shape` must be `\(samples, steps, features\)`"
+    ):
+        diagram_batches(None, 2, tmp_path / "b.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder.png"]
