@@ -21,7 +21,7 @@ from typing import Any
 import keras
 
 from ._checks import check_choice, check_int, fail
-from .explain import PATTERNS, build_pattern, flat_layers, pattern_of
+from .explain import PATTERNS, build_pattern, flat_layers, pattern_of, require_built
 from .windows import stateful_chunks
 
 __all__ = ["MAX_COLUMNS", "Drawing", "diagram", "diagram_batches"]
@@ -114,7 +114,7 @@ def _resolve(model_or_pattern: Any, sizes: dict[str, Any]) -> tuple[str, keras.M
         pat, model, args = build_pattern(model_or_pattern, **sizes)
         return pat.name, model, int(args.get("steps") or 5)
     if isinstance(model_or_pattern, keras.Model):
-        name = pattern_of(model_or_pattern)
+        name = pattern_of(require_built(model_or_pattern))
         # the steps drawn: the output's for RepeatVector models, else the input's
         repeated = name in ("one_to_many", "seq2seq_autoencoder")
         shape = model_or_pattern.output_shape if repeated else model_or_pattern.input_shape

@@ -13,9 +13,17 @@ from typing import Any
 import keras
 
 from . import _patterns as p
-from ._checks import check_choice, fail
+from ._checks import check_choice, check_optional_int, fail
 
-__all__ = ["PATTERNS", "Pattern", "build_pattern", "explain", "layer_rows", "pattern_of"]
+__all__ = [
+    "PATTERNS",
+    "Pattern",
+    "build_pattern",
+    "explain",
+    "layer_rows",
+    "pattern_of",
+    "require_built",
+]
 
 
 @dataclass(frozen=True)
@@ -130,9 +138,14 @@ def build_pattern(name: str, **sizes: Any) -> tuple[Pattern, keras.Model, dict[s
     pat = PATTERNS[name]
     args = dict(pat.defaults)
     args.update({k: v for k, v in sizes.items() if v is not None})
+    # every pattern is drawn and described for ``steps``, even those whose model has a
+    # free steps axis (generate, forecast): check it here, not only in the factories
+    check_optional_int("steps", args.get("steps"))
     try:
         model = pat.build(**args)
     except TypeError as err:
+        if "keyword argument" not in str(err):
+            raise  # a named TypeError from the factory's own checks
         fail(
             "sizes",
             f"names that pattern {name!r} takes ({', '.join(pat.defaults)}, cell)",
@@ -140,6 +153,24 @@ def build_pattern(name: str, **sizes: Any) -> tuple[Pattern, keras.Model, dict[s
             shown=str(err).split(")", 1)[-1].strip() or repr(sizes),
         )
     return pat, model, args
+
+
+def require_built(model: keras.Model) -> keras.Model:
+    """Refuse a model whose shapes are not known yet (a Sequential without an ``Input``,
+    a subclassed model): there is nothing to read the axes from."""
+    try:
+        shapes = (model.input_shape, model.output_shape)
+    except (AttributeError, ValueError):
+        shapes = None
+    if shapes is None:
+        fail(
+            "model",
+            "a functional or Sequential model with a defined input shape (start it with "
+            "keras.Input(shape=...), or call model.build(input_shape) first)",
+            model.name,
+            shown=f"model {model.name!r} of type {type(model).__name__} with no input shape",
+        )
+    return model
 
 
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -250,6 +281,10 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
         The text: a first line naming the pattern, one row per layer (layer, role, input
         and output shapes with axis names, parameter count), then the rules.
 
+    Raises:
+        ValueError: an unknown pattern, sizes it does not take or out of range (``steps``
+            below 1...), a model with no input shape yet or no recurrent layer.
+
     >>> print(explain("many_to_one", steps=5, features=2, units=8).splitlines()[0])
     many-to-one: 5 steps in, one vector out (return_sequences=False)
     """
@@ -257,7 +292,7 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
         pat, model, args = build_pattern(model_or_pattern, **sizes)
         steps = args.get("steps")
     elif isinstance(model_or_pattern, keras.Model):
-        model = model_or_pattern
+        model = require_built(model_or_pattern)
         pat = PATTERNS[pattern_of(model)]
         steps = model.input_shape[1] if len(model.input_shape) == 3 else sizes.get("steps")
         if pat.name == "one_to_many" or pat.name == "seq2seq_autoencoder":

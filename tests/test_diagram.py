@@ -131,3 +131,10 @@ def test_diagram_refusals_name_the_argument(tmp_path):
     ):
         diagram_batches(None, 2, tmp_path / "b.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder.png"]
+
+
+def test_diagram_refuses_a_model_with_no_input_shape(tmp_path):
+    unbuilt = keras.Sequential([keras.layers.LSTM(3)])
+    with pytest.raises(ValueError, match=r"`model` must be a functional or Sequential model"):
+        diagram(unbuilt, tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []

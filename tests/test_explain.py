@@ -41,3 +41,26 @@ def test_explain_errors():
         explain(42)
     with pytest.raises(ValueError, match=r"`units` must be a positive integer"):
         explain("many_to_one", units=0)
+
+
+@pytest.mark.parametrize("name", ["generate", "forecast", "many_to_one"])
+@pytest.mark.parametrize("steps", [-3, 0, 2.5])
+def test_explain_refuses_steps_below_one_for_every_pattern(name, steps):
+    with pytest.raises(
+        ValueError, match=rf"`steps` must be None or a positive integer\. Received: steps={steps}"
+    ):
+        explain(name, steps=steps)
+
+
+def test_explain_refuses_a_model_with_no_input_shape():
+    import keras
+
+    unbuilt = keras.Sequential([keras.layers.LSTM(3)])
+    with pytest.raises(
+        ValueError,
+        match=r"`model` must be a functional or Sequential model with a defined input shape.*"
+        r"Received: model 'sequential\w*' of type Sequential with no input shape",
+    ):
+        explain(unbuilt)
+    unbuilt.build((None, 5, 2))  # the reference: once built it explains
+    assert explain(unbuilt).startswith("many-to-one: 5 steps in")
