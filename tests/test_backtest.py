@@ -1,0 +1,359 @@
+"""Rolling-origin backtests: rows against a hand loop, no leakage, scores by hand, errors."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from keras_lstm_patterns import datasets, many_to_one
+from keras_lstm_patterns.backtest import (
+    autoregression_forecaster,
+    backtest,
+    differencing,
+    drift_forecaster,
+    model_forecaster,
+    persistence_forecaster,
+    score,
+    seasonal_naive_forecaster,
+    seasonal_random_walk_forecaster,
+)
+
+
+def toy(history: np.ndarray, horizon: int) -> np.ndarray:
+    """Mean of the last 3 values plus 0.5 per step, along the time axis of any layout."""
+    h = np.asarray(history)
+    axis = 1 if h.ndim == 3 else 0
+    last = np.take(h, range(h.shape[axis] - 3, h.shape[axis]), axis=axis).mean(axis=axis)
+    steps = 0.5 * np.arange(1, horizon + 1)
+    if h.ndim == 1:
+        return last + steps
+    if h.ndim == 2:
+        return last[None, :] + steps[:, None]
+    return last[:, None, :] + steps[None, :, None]
+
+
+RNG = np.random.default_rng(0)
+Y = RNG.normal(size=40).cumsum()
+
+
+def hand_rows(y: np.ndarray, origins: list[int], horizon: int) -> list[tuple]:
+    rows = []
+    for o in origins:
+        f = toy(y[:o], horizon)
+        for k in range(horizon):
+            rows.append((o, k + 1, y[o + k], f[k]))
+    return rows
+
+
+def test_rows_equal_a_hand_loop() -> None:
+    frame = backtest(toy, Y, horizon=4, origins=3)
+    assert list(frame.columns) == ["model", "origin", "step", "actual", "forecast"]
+    assert (frame["model"] == "toy").all()
+    got = list(frame[["origin", "step", "actual", "forecast"]].itertuples(index=False, name=None))
+    assert got == hand_rows(Y, [28, 32, 36], 4)
+
+
+def test_origins_list_and_every() -> None:
+    frame = backtest(toy, Y, horizon=2, origins=[30, 5, 38], model="m")
+    got = list(frame[["origin", "step", "actual", "forecast"]].itertuples(index=False, name=None))
+    assert got == hand_rows(Y, [5, 30, 38], 2)
+    assert frame["model"].unique().tolist() == ["m"]
+    spaced = backtest(toy, Y, horizon=3, origins=4, every=1)
+    assert spaced["origin"].unique().tolist() == [34, 35, 36, 37]
+
+
+def test_pandas_keeps_time_and_feature_names() -> None:
+    air = datasets.load_airline()
+    frame = backtest(toy, air, horizon=3, origins=2)
+    assert list(frame.columns) == ["model", "origin", "time", "step", "actual", "forecast"]
+    positions = frame["origin"] + frame["step"] - 1
+    assert (frame["time"].to_numpy() == air.index[positions].to_numpy()).all()
+    assert np.array_equal(frame["actual"].to_numpy(), air.to_numpy()[positions])
+
+    two = pd.DataFrame({"a": Y, "b": -2 * Y}, index=pd.RangeIndex(100, 140))
+    frame = backtest(toy, two, horizon=2, origins=[10])
+    assert list(frame.columns) == [
+        "model",
+        "origin",
+        "time",
+        "feature",
+        "step",
+        "actual",
+        "forecast",
+    ]
+    want = toy(two.to_numpy()[:10], 2)  # (horizon, features)
+    assert frame["feature"].tolist() == ["a", "a", "b", "b"]
+    assert frame["time"].tolist() == [110, 111, 110, 111]
+    assert np.array_equal(frame["forecast"], want.T.reshape(-1))
+    assert np.array_equal(frame["actual"], two.to_numpy()[10:12].T.reshape(-1))
+
+
+def test_tank_array_rows() -> None:
+    tanks = RNG.normal(size=(3, 20, 2))
+    frame = backtest(toy, tanks, horizon=2, origins=[8, 15])
+    assert list(frame.columns) == [
+        "model",
+        "origin",
+        "entity",
+        "feature",
+        "step",
+        "actual",
+        "forecast",
+    ]
+    rows = []
+    for o in (8, 15):
+        f = toy(tanks[:, :o], 2)
+        for e in range(3):
+            for j in range(2):
+                for k in range(2):
+                    rows.append((o, e, j, k + 1, tanks[e, o + k, j], f[e, k, j]))
+    got = frame[["origin", "entity", "feature", "step", "actual", "forecast"]]
+    assert list(got.itertuples(index=False, name=None)) == rows
+
+
+def test_no_leakage() -> None:
+    y = np.arange(50.0)  # the value is its own position
+    seen = []
+
+    def spy(history: np.ndarray, horizon: int) -> np.ndarray:
+        seen.append(len(history))
+        assert history.max() < len(history)  # nothing at or after the origin
+        assert not history.flags.writeable
+        assert not np.shares_memory(history, y)  # no view whose base reaches the future
+        return np.zeros(horizon)
+
+    backtest(spy, y, horizon=5, origins=[7, 20, 45])
+    assert seen == [7, 20, 45]
+
+    tanks = np.broadcast_to(np.arange(30.0)[None, :, None], (2, 30, 1)).copy()
+
+    def tank_spy(history: np.ndarray, horizon: int) -> np.ndarray:
+        assert history.shape == (2, 12, 1) and history.max() == 11
+        return np.zeros((2, horizon))  # a features axis of 1 may be left out
+
+    backtest(tank_spy, tanks, horizon=3, origins=[12])
+
+
+def test_score_by_hand() -> None:
+    y = Y + 10
+    frames = [
+        backtest(toy, y, horizon=3, origins=[10, 20, 30]),
+        backtest(persistence_forecaster(), y, horizon=3, origins=[10, 20, 30]),
+    ]
+    table = score(pd.concat(frames), y, season=2)
+    assert table.index.names == ["model", "step"]
+    assert table.index.tolist() == [
+        *[("toy", k) for k in (1, 2, 3, "all")],
+        *[("persistence", k) for k in (1, 2, 3, "all")],
+    ]
+    for name, f in (("toy", toy), ("persistence", lambda h, n: np.full(n, h[-1]))):
+        err, scaled = [], []
+        for o in (10, 20, 30):
+            scale = np.mean([abs(y[t] - y[t - 2]) for t in range(2, o)])
+            e = f(y[:o], 3) - y[o : o + 3]
+            err.append(e)
+            scaled.append(np.abs(e) / scale)
+        err, scaled = np.array(err), np.array(scaled)  # (origins, steps)
+        for k in (1, 2, 3):
+            row = table.loc[(name, k)]
+            assert row["n"] == 3
+            np.testing.assert_allclose(row["rmse"], np.sqrt(np.mean(err[:, k - 1] ** 2)))
+            np.testing.assert_allclose(row["mae"], np.mean(np.abs(err[:, k - 1])))
+            np.testing.assert_allclose(row["mase"], np.mean(scaled[:, k - 1]))
+        row = table.loc[(name, "all")]
+        assert row["n"] == 9
+        np.testing.assert_allclose(row["rmse"], np.sqrt(np.mean(err**2)))
+        np.testing.assert_allclose(row["mae"], np.mean(np.abs(err)))
+        np.testing.assert_allclose(row["mase"], np.mean(scaled))
+
+
+def test_score_per_feature() -> None:
+    two = np.c_[Y, 3 * Y + 1]
+    table = score(backtest(toy, two, horizon=2, origins=2), two, season=3)
+    assert table.index.names == ["model", "feature", "step"]
+    for j in (0, 1):  # each feature scores as that column alone
+        alone = score(backtest(toy, two[:, j], horizon=2, origins=2), two[:, j], season=3)
+        np.testing.assert_allclose(table.loc[("toy", j)].to_numpy(), alone.loc["toy"].to_numpy())
+    a = score(backtest(persistence_forecaster(), two, horizon=2, origins=2), two)
+    a, b = a.loc[("persistence", 0, "all")], a.loc[("persistence", 1, "all")]
+    np.testing.assert_allclose(b["rmse"], 3 * a["rmse"])
+    np.testing.assert_allclose(b["mase"], a["mase"])  # MASE is free of units
+
+
+def test_baseline_forecasters() -> None:
+    y = np.exp(0.01 * np.arange(40) + 0.1 * np.sin(np.arange(40)))
+    h = y[:30]
+    np.testing.assert_allclose(persistence_forecaster()(h, 3), [h[-1]] * 3)
+    np.testing.assert_allclose(seasonal_naive_forecaster(4)(h, 6), np.r_[h[-4:], h[-4:-2]])
+    slope = (h[-1] - h[0]) / 29
+    np.testing.assert_allclose(drift_forecaster()(h, 2), [h[-1] + slope, h[-1] + 2 * slope])
+    walk = seasonal_random_walk_forecaster(4)(h, 2)
+    first = h[-1] * h[-4] / h[-5]
+    np.testing.assert_allclose(walk, [first, first * h[-3] / h[-4]])
+    assert seasonal_random_walk_forecaster(4, ar_order=2)(h, 5).shape == (5,)
+    ar = autoregression_forecaster(2)
+    assert ar.__name__ == "AR(2)" and ar(h, 4).shape == (4,)
+    # the 1-D baselines run column by column on several features and on tanks
+    tanks = np.stack([np.c_[h, 2 * h], np.c_[3 * h, h]])
+    got = seasonal_naive_forecaster(4)(tanks, 3)
+    assert got.shape == (2, 3, 2)
+    np.testing.assert_allclose(got[1, :, 0], 3 * h[-4:-1])
+
+
+def test_differencing_round_trip() -> None:
+    y = datasets.load_airline().to_numpy()
+    o, horizon = 100, 12
+    z, inverse = differencing((1, 12), log=True)(y[None, :o, None])
+    logy = np.log(y)
+    w = logy[13:] - logy[12:-1] - logy[1:-12] + logy[:-13]  # w[k] belongs to month k+13
+    scale = w[: o - 13].std()
+    np.testing.assert_allclose(z[0, :, 0], w[: o - 13] / scale)
+    future = (w[o - 13 : o - 13 + horizon] / scale)[None, :, None]
+    np.testing.assert_allclose(inverse(future)[0, :, 0], y[o : o + horizon])
+
+
+def mean_of_window(look: int, outputs: int) -> keras.Model:
+    """Every output is the mean of the window, and SGD(0) keeps it so through fit."""
+    model = keras.Sequential(
+        [
+            keras.Input((look, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(outputs, kernel_initializer=keras.initializers.Constant(1 / look)),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("mode", ["recursive", "direct"], ids=["recursive", "direct"])
+def test_model_forecaster_rolls_out_like_a_hand_loop(mode: str) -> None:
+    horizon, look = 3, 4
+    f = model_forecaster(
+        lambda: mean_of_window(look, 1 if mode == "recursive" else horizon),
+        look_back=look,
+        mode=mode,
+        fit_kwargs={"epochs": 1},
+    )
+    frame = backtest(f, Y, horizon=horizon, origins=[20, 30])
+    want = []
+    for o in (20, 30):
+        window = list(Y[o - look : o])
+        for _ in range(horizon):
+            want.append(np.mean(window[-look:]))
+            if mode == "recursive":
+                window.append(want[-1])
+        if mode == "direct":
+            want[-horizon:] = [np.mean(Y[o - look : o])] * horizon
+    np.testing.assert_allclose(frame["forecast"], want, rtol=1e-5)
+
+
+def test_model_forecaster_refit_and_fine_tune() -> None:
+    built = []
+
+    def build() -> keras.Model:
+        built.append(1)
+        return many_to_one(4, 1, 2, outputs=1)
+
+    y = datasets.load_airline().to_numpy()
+    common = dict(look_back=4, fit_kwargs={"epochs": 1}, seed=0, transform=differencing(1))
+    each = model_forecaster(build, **common)
+    frame = backtest(each, y, horizon=2, origins=[100, 120])
+    assert len(built) == 2 and np.isfinite(frame["forecast"]).all()
+
+    built.clear()
+    tuned = model_forecaster(build, refit="fine_tune", fine_tune_epochs=1, **common)
+    frame = backtest(tuned, y, horizon=2, origins=[100, 120])
+    assert len(built) == 1 and np.isfinite(frame["forecast"]).all()
+    backtest(tuned, y, horizon=2, origins=[90])  # an earlier origin: a fresh model, no leak
+    assert len(built) == 2
+
+
+def test_model_forecaster_wrong_outputs() -> None:
+    f = model_forecaster(lambda: mean_of_window(4, 2), look_back=4)
+    with pytest.raises(ValueError, match=r"`build` must be a model with 1 outputs per window"):
+        f(Y, 3)
+
+
+@pytest.mark.parametrize("origins", [[96, 120]], ids=["two-origins"])
+def test_classical_forecasters_on_airline(origins: list[int]) -> None:
+    pytest.importorskip("statsmodels")
+    from keras_lstm_patterns.backtest import ets_forecaster, sarima_forecaster
+
+    y = datasets.load_airline()
+    for f in (sarima_forecaster(), ets_forecaster(12)):
+        frame = backtest(f, y, horizon=12, origins=origins)
+        assert len(frame) == 24 and np.isfinite(frame["forecast"]).all()
+        # fitted models track the series: within 15% of the truth a year ahead
+        ratio = frame["forecast"] / frame["actual"]
+        assert ratio.between(0.85, 1.15).all(), (f.__name__, ratio.describe())
+    assert sarima_forecaster().__name__ == "SARIMA(0,1,1)(0,1,1)12 on logs"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"horizon": 0, "origins": 2}, r"`horizon` must be between 1 and 39 .* horizon=0"),
+        ({"horizon": 40, "origins": 2}, r"`horizon` must be between 1 and 39"),
+        ({"horizon": 4, "origins": 10}, r"`origins` must be between 1 and 9 for a series"),
+        ({"horizon": 4, "origins": [0]}, r"`origins` must be positions between 1 and 36 .* 0"),
+        ({"horizon": 4, "origins": [37]}, r"`origins` must be positions between 1 and 36 .* 37"),
+        ({"horizon": 4, "origins": [5, 5]}, r"`origins` must be distinct positions"),
+        ({"horizon": 4, "origins": []}, r"`origins` must be a positive integer or a non-empty"),
+        ({"horizon": 4, "origins": 2.5}, r"`origins` must be a positive integer or a sequence"),
+        ({"horizon": 4, "origins": [5], "every": 2}, r"`every` must be None when `origins`"),
+        ({"horizon": 4, "origins": 2, "every": 0}, r"`every` must be a positive integer"),
+        ({"horizon": 4, "origins": 2, "model": 3}, r"`model` must be a string"),
+    ],
+    ids=[
+        "horizon-0",
+        "horizon-too-long",
+        "too-many-origins",
+        "origin-no-history",
+        "origin-no-room",
+        "duplicate-origins",
+        "no-origins",
+        "origins-float",
+        "every-with-list",
+        "every-0",
+        "model-name",
+    ],
+)
+def test_backtest_errors(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        backtest(toy, Y, **kwargs)
+
+
+def test_forecaster_errors() -> None:
+    with pytest.raises(ValueError, match=r"`forecaster` must be a callable"):
+        backtest("toy", Y, horizon=2, origins=1)
+    short = lambda h, n: np.zeros(n - 1)  # noqa: E731
+    with pytest.raises(
+        ValueError,
+        match=r"`forecaster` must be a callable returning the next 3 values, shape \(3,\)\. "
+        r"Received: <lambda> returned shape \(2,\) at origin 37",
+    ):
+        backtest(short, Y, horizon=3, origins=1)
+    nan = lambda h, n: np.r_[np.zeros(n - 1), np.nan]  # noqa: E731
+    with pytest.raises(ValueError, match=r"`forecaster` must be a callable returning finite"):
+        backtest(nan, Y, horizon=3, origins=1)
+    with pytest.raises(
+        ValueError, match=r"shape \(2, 3, 1\)\. Received: <lambda> returned shape \(1, 3, 1\)"
+    ):
+        backtest(lambda h, n: toy(h, n)[:1], np.zeros((2, 9, 1)), horizon=3, origins=1)
+    with pytest.raises(ValueError, match=r"`series` must be finite"):
+        backtest(toy, np.r_[Y, np.inf], horizon=3, origins=1)
+
+
+def test_score_errors() -> None:
+    frame = backtest(toy, Y, horizon=2, origins=[6, 20])
+    with pytest.raises(ValueError, match=r"`frame` must be a backtest frame with columns"):
+        score(frame.drop(columns="actual"), Y)
+    with pytest.raises(ValueError, match=r"`series` must be the series the frame was"):
+        score(frame, Y + 1)
+    with pytest.raises(ValueError, match=r"`season` must be between 1 and 5 .* first origin, 6"):
+        score(frame, Y, season=6)
+    flat = np.r_[np.ones(10), np.arange(10.0)]
+    with pytest.raises(ValueError, match=r"`series` must be varying before each origin"):
+        score(backtest(toy, flat, horizon=2, origins=[8]), flat)
