@@ -6,12 +6,13 @@ One-step-ahead forecasts use the true past (as a model fed look-back windows doe
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ._checks import check_int, fail
+from ._checks import check_finite, check_int, fail
 from .windows import look_back
 
 __all__ = [
@@ -28,10 +29,47 @@ __all__ = [
 ]
 
 
-def _series(series: Any, start: int, need: int) -> np.ndarray:
-    y = np.asarray(series, dtype="float64")
-    if y.ndim != 1:
-        fail("series", "1-D", None, shown=f"series with shape {y.shape}")
+def _type_fail(name: str, rule: str, value: Any, *, shown: str | None = None) -> None:
+    """The package's one message shape, as a ``TypeError`` (a value of the wrong kind)."""
+    try:
+        fail(name, rule, value, shown=shown or f"{name} of type {type(value).__name__}")
+    except ValueError as err:
+        raise TypeError(str(err)) from None
+
+
+def _values(
+    name: str, values: Any, *, ndims: tuple[int, ...] = (1,), positive: bool = False
+) -> np.ndarray:
+    """``values`` as a float64 array of finite real numbers with one of ``ndims`` axes
+    (and all above 0 when ``positive``: the log-based baselines), refused by name."""
+    if values is None or isinstance(values, str | bytes | dict):
+        _type_fail(name, "an array of real numbers", values)
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError):
+        _type_fail(name, "an array of real numbers", values)
+    if not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
+        _type_fail(
+            name, "real numbers (integer or float)", values, shown=f"{name} with dtype {raw.dtype}"
+        )
+    arr = raw.astype("float64")
+    if arr.ndim not in ndims:
+        axes = " or ".join(("1-D `(time,)`", "2-D `(time, features)`")[n - 1] for n in ndims)
+        fail(name, axes, None, shown=f"{name} with shape {arr.shape}")
+    check_finite(name, arr)
+    if positive and arr.size and not (arr > 0).all():
+        bad = tuple(int(i) for i in np.argwhere(arr <= 0)[0])
+        fail(
+            name,
+            "above 0 (the walk works on logs)",
+            None,
+            shown=f"{name}[{', '.join(map(str, bad))}]={arr[bad].item()!r}",
+        )
+    return arr
+
+
+def _series(series: Any, start: int, need: int, *, positive: bool = False) -> np.ndarray:
+    y = _values("series", series, positive=positive)
     check_int("start", start, low=need, high=len(y) - 1, context=f" (needs {need} past values)")
     return y
 
@@ -83,18 +121,25 @@ def seasonal_random_walk(series: Any, start: int, period: int = 12) -> np.ndarra
 
     ``log y_hat[t] = log y[t-1] + log y[t-period] - log y[t-period-1]``.
     """
-    y = _series(series, start, check_int("period", period) + 1)
+    y = _series(series, start, check_int("period", period) + 1, positive=True)
     logy = np.log(y)
     t = np.arange(start, len(y))
     return np.exp(logy[t - 1] + logy[t - period] - logy[t - period - 1])
 
 
 def seasonal_naive_rollout(history: Any, steps: int, period: int = 12) -> np.ndarray:
-    """Repeat the last ``period`` values of ``history`` for ``steps`` steps."""
-    h = np.asarray(history, dtype="float64")
-    period = check_int("period", period, high=len(h))
+    """Repeat the last ``period`` values of ``history`` for ``steps`` steps.
+
+    A 2-D history ``(time, features)`` gives ``(steps, features)``: the last ``period``
+    rows, repeated.
+
+    >>> seasonal_naive_rollout([[1, 10], [2, 20], [3, 30]], 3, period=2).tolist()
+    [[2.0, 20.0], [3.0, 30.0], [2.0, 20.0]]
+    """
+    h = _values("history", history, ndims=(1, 2))
+    period = check_int("period", period, high=len(h), context=f" for {len(h)} history steps")
     steps = check_int("steps", steps)
-    return np.resize(h[-period:], steps)
+    return h[-period:][np.arange(steps) % period]
 
 
 def seasonal_random_walk_rollout(
@@ -107,10 +152,10 @@ def seasonal_random_walk_rollout(
     ``w[t] = log y[t] - log y[t-1] - log y[t-period] + log y[t-period-1]``, integrated
     back to the series.
     """
-    h = np.log(np.asarray(history, dtype="float64"))
-    period = check_int("period", period, high=len(h) - 1)
+    h = np.log(_values("history", history, positive=True))
+    period = check_int("period", period, high=len(h) - 1, context=f" for {len(h)} history steps")
     steps = check_int("steps", steps)
-    w = np.zeros(steps) if corrections is None else np.asarray(corrections, dtype="float64")
+    w = np.zeros(steps) if corrections is None else _values("corrections", corrections)
     if w.shape != (steps,):
         fail("corrections", f"{steps} values, one per step", None, shown=f"shape {w.shape}")
     logy = list(h)
@@ -131,28 +176,54 @@ def autoregression_rollout(
     >>> autoregression_rollout([1.0, 2.0, 4.0, 8.0, 16.0, 32.0], 1, 2).round(6).tolist()
     [64.0, 128.0]
     """
-    h = np.asarray(history, dtype="float64")
-    if h.ndim != 1:
-        fail("history", "1-D", None, shown=f"history with shape {h.shape}")
+    h = _values("history", history)
     order = check_int("order", order, high=(len(h) - 1) // 2)
     steps = check_int("steps", steps)
-    if not (np.isfinite(ridge) and ridge >= 0):
+    real = isinstance(ridge, numbers.Real) and not isinstance(ridge, bool | np.bool_)
+    if not (real and np.isfinite(ridge) and ridge >= 0):
         fail("ridge", "a finite number >= 0", ridge)
     lags, target = look_back(h, order)  # (windows, order, 1), (windows, 1)
     a = np.c_[lags[:, :, 0], np.ones(len(lags))]
-    penalty = ridge * np.diag([1.0] * order + [0.0])
-    coef = np.linalg.solve(a.T @ a + penalty, a.T @ target[:, 0])
+    penalty = float(ridge) * np.diag([1.0] * order + [0.0])
+    # least squares with the smallest coefficients among the best fits: a constant or
+    # otherwise collinear history has many, where a plain solve would fail
+    coef = np.linalg.lstsq(a.T @ a + penalty, a.T @ target[:, 0], rcond=None)[0]
     out = list(h[-order:])
     for _ in range(steps):
         out.append(float(np.dot(coef[:order], out[-order:]) + coef[order]))
     return np.array(out[order:])
 
 
-def _check_texts(train: Sequence[str], test: Sequence[str]) -> None:
-    if not train or not any(train):
-        fail("train", "a non-empty sequence of texts", None, shown="no training text")
-    if not test or not any(test):
-        fail("test", "a non-empty sequence of texts", None, shown="no test text")
+def _check_texts(train: Sequence[str], test: Sequence[str], alphabet: str) -> dict[str, int]:
+    """Check the texts and the alphabet; return the index of each character."""
+    if not isinstance(alphabet, str) or not alphabet:
+        _type_fail("alphabet", "a non-empty str of distinct characters", alphabet)
+    if len(set(alphabet)) != len(alphabet):
+        repeated = sorted({c for c in alphabet if alphabet.count(c) > 1})
+        fail("alphabet", "distinct characters", alphabet, shown=f"alphabet repeating {repeated}")
+    index = {c: i for i, c in enumerate(alphabet)}
+    for name, texts in (("train", train), ("test", test)):
+        if isinstance(texts, str) or not isinstance(texts, Sequence):
+            _type_fail(name, "a sequence of texts (a list of str)", texts)
+        for k, text in enumerate(texts):
+            if not isinstance(text, str):
+                _type_fail(f"{name}[{k}]", "a str", text)
+            for pos, c in enumerate(text):
+                if c not in index:
+                    fail(
+                        name,
+                        f"texts of characters in `alphabet` ({alphabet!r})",
+                        None,
+                        shown=f"{name}[{k}][{pos}]={c!r}",
+                    )
+        if not any(texts):
+            fail(
+                name,
+                "a non-empty sequence of texts",
+                None,
+                shown=f"no {'training' if name == 'train' else 'test'} text",
+            )
+    return index
 
 
 def unigram_bits_per_char(train: Sequence[str], test: Sequence[str], alphabet: str) -> float:
@@ -162,11 +233,10 @@ def unigram_bits_per_char(train: Sequence[str], test: Sequence[str], alphabet: s
     >>> round(unigram_bits_per_char(["ab"], ["ab"], "ab"), 3)
     1.0
     """
-    _check_texts(train, test)
-    index = {c: i for i, c in enumerate(alphabet)}
+    index = _check_texts(train, test, alphabet)
     counts = np.ones(len(alphabet))
     for text in train:
-        np.add.at(counts, [index[c] for c in text], 1)
+        np.add.at(counts, np.array([index[c] for c in text], dtype=int), 1)
     logp = np.log2(counts / counts.sum())
     total = sum(-logp[index[c]] for text in test for c in text)
     return float(total / sum(len(t) for t in test))
@@ -178,24 +248,38 @@ def bigram_bits_per_char(
     """Bits per character of ``test`` under ``P(c | previous c)`` counted on ``train``
     (add-one smoothing). Each text's first character is scored by the unigram model, or
     not at all with ``score_first=False`` (as a model that needs one character of context
-    scores it)."""
-    _check_texts(train, test)
-    index = {c: i for i, c in enumerate(alphabet)}
+    scores it). Empty texts score nothing.
+
+    >>> round(bigram_bits_per_char(["abab"], ["ab", ""], "ab"), 3)
+    0.708
+    """
+    index = _check_texts(train, test, alphabet)
+    if not isinstance(score_first, bool | np.bool_):
+        _type_fail("score_first", "True or False", score_first)
     k = len(alphabet)
     pair = np.ones((k, k))
     uni = np.ones(k)
     for text in train:
-        ids = np.array([index[c] for c in text])
+        ids = np.array([index[c] for c in text], dtype=int)
         np.add.at(uni, ids, 1)
         np.add.at(pair, (ids[:-1], ids[1:]), 1)
     logp_pair = np.log2(pair / pair.sum(axis=1, keepdims=True))
     logp_uni = np.log2(uni / uni.sum())
     total, n = 0.0, 0
     for text in test:
-        ids = np.array([index[c] for c in text])
+        if not text:
+            continue
+        ids = np.array([index[c] for c in text], dtype=int)
         total -= logp_pair[ids[:-1], ids[1:]].sum()
         n += len(ids) - 1
         if score_first:
             total -= logp_uni[ids[0]]
             n += 1
+    if n == 0:
+        fail(
+            "test",
+            "at least one character to score (with score_first=False, a text of two or more)",
+            None,
+            shown=f"test texts of lengths {[len(t) for t in test]}",
+        )
     return float(total / n)

@@ -105,3 +105,87 @@ def test_seasonal_random_walk_rollout_integrates_corrections_by_hand():
     )
     with pytest.raises(ValueError, match=r"`corrections` must be 3 values, one per step"):
         baselines.seasonal_random_walk_rollout(history, 3, corrections=[0.0])
+
+
+def test_text_refusals_name_the_argument():
+    with pytest.raises(
+        ValueError,
+        match=r"`test` must be texts of characters in `alphabet` \('ab'\)\. Received: test\[1\]\[2\]='z'",
+    ):
+        baselines.unigram_bits_per_char(["ab"], ["ab", "abz"], "ab")
+    with pytest.raises(
+        ValueError, match=r"`train` must be texts of characters.*train\[0\]\[0\]='c'"
+    ):
+        baselines.bigram_bits_per_char(["cab"], ["ab"], "ab")
+    with pytest.raises(TypeError, match=r"`test` must be a sequence of texts \(a list of str\)"):
+        baselines.unigram_bits_per_char(["ab"], "ab", "ab")
+    with pytest.raises(
+        TypeError, match=r"`train\[0\]` must be a str\. Received: train\[0\] of type int"
+    ):
+        baselines.unigram_bits_per_char([3], ["ab"], "ab")
+    with pytest.raises(ValueError, match=r"`alphabet` must be distinct characters"):
+        baselines.unigram_bits_per_char(["ab"], ["ab"], "aab")
+    with pytest.raises(
+        ValueError, match=r"`test` must be at least one character to score.*lengths \[1, 0\]"
+    ):
+        baselines.bigram_bits_per_char(["ab"], ["a", ""], "ab", score_first=False)
+
+
+def test_an_empty_test_text_scores_nothing():
+    """Against the hand count: the empty text adds no characters and no bits."""
+    with_empty = baselines.bigram_bits_per_char(["aab"], ["ab", ""], "ab")
+    assert with_empty == pytest.approx(-(np.log2(3 / 5) + np.log2(2 / 4)) / 2)
+    assert baselines.unigram_bits_per_char(["aab"], ["", "ab"], "ab") == pytest.approx(
+        -(np.log2(3 / 5) + np.log2(2 / 5)) / 2
+    )
+
+
+def test_autoregression_rollout_of_a_constant_history_stays_constant():
+    for value in (0.0, 3.0, -2.5):
+        got = baselines.autoregression_rollout(np.full(12, value), 2, 4)
+        np.testing.assert_allclose(got, np.full(4, value), atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"ridge": "a"}, ValueError, r"`ridge` must be a finite number >= 0\. Received: ridge='a'"),
+        ({"ridge": float("nan")}, ValueError, r"`ridge` must be a finite number >= 0"),
+        (
+            {"ridge": True},
+            ValueError,
+            r"`ridge` must be a finite number >= 0\. Received: ridge=True",
+        ),
+        (
+            {"history": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0]},
+            ValueError,
+            r"`history` must be finite \(no NaN or inf\)\. Received: history\[2\]=nan",
+        ),
+        ({"history": None}, TypeError, r"`history` must be an array of real numbers"),
+        ({"history": np.ones((6, 2))}, ValueError, r"`history` must be 1-D `\(time,\)`"),
+    ],
+    ids=["ridge-str", "ridge-nan", "ridge-bool", "nan-history", "none", "2-d"],
+)
+def test_autoregression_rollout_refusals(kwargs, error, match):
+    args = {"history": np.arange(6.0), "order": 1, "steps": 2, **kwargs}
+    ridge = args.pop("ridge", 0.0)
+    with pytest.raises(error, match=match):
+        baselines.autoregression_rollout(**args, ridge=ridge)
+
+
+def test_seasonal_naive_rollout_keeps_the_features_of_a_2d_history():
+    h = np.arange(10.0).reshape(5, 2)
+    got = baselines.seasonal_naive_rollout(h, 5, period=2)
+    want = np.array([h[3], h[4], h[3], h[4], h[3]])
+    np.testing.assert_array_equal(got, want)
+    assert got.shape == (5, 2)
+
+
+def test_log_baselines_refuse_values_at_or_below_zero():
+    y = np.r_[np.ones(20), 0.0]
+    with pytest.raises(ValueError, match=r"`series` must be above 0.*series\[20\]=0\.0"):
+        baselines.seasonal_random_walk(y, 15)
+    with pytest.raises(ValueError, match=r"`history` must be above 0.*history\[20\]=0\.0"):
+        baselines.seasonal_random_walk_rollout(y, 3)
+    with pytest.raises(ValueError, match=r"`series` must be finite.*series\[3\]=inf"):
+        baselines.persistence([1.0, 2.0, 3.0, np.inf], 2)
