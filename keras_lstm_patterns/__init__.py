@@ -1,6 +1,7 @@
 """keras_lstm_patterns: the recurrent-network patterns of Keras, as tested code."""
 
 from . import datasets as datasets
+from . import scaling as scaling
 from . import stateful as stateful
 from . import windows as windows
 from ._patterns import PatternModel as PatternModel
@@ -13,6 +14,7 @@ from ._patterns import seq2seq_autoencoder as seq2seq_autoencoder
 from ._patterns import stateful_generator as stateful_generator
 from .explain import PATTERNS as PATTERNS
 from .explain import explain as explain
+from .scaling import normalized as normalized
 from .stateful import fit_stateful as fit_stateful
 from .stateful import forecast as forecast
 from .stateful import generate as generate
@@ -32,9 +34,11 @@ __all__ = [
     "many_to_many",
     "many_to_one",
     "next_token_model",
+    "normalized",
     "one_to_many",
     "predict_chunks",
     "reset_states",
+    "scaling",
     "seq2seq_autoencoder",
     "stateful",
     "stateful_generator",

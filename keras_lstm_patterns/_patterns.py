@@ -13,10 +13,12 @@ from typing import Any, NamedTuple
 import keras
 
 from ._checks import (
+    check_bool,
     check_choice,
     check_fraction,
     check_int,
     check_optional_int,
+    check_real,
     check_units,
     fail,
     shape_str,
@@ -69,6 +71,52 @@ class PatternModel(keras.Model):
             self._check_input(inputs)
         return super().call(inputs, *args, **kwargs)
 
+    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """``keras.Model.fit``, refusing a target whose shape would silently broadcast."""
+        self._check_targets(y, "y")
+        self._check_targets(_validation_y(kwargs.get("validation_data")), "validation_data")
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """``keras.Model.evaluate``, refusing a target whose shape would silently broadcast."""
+        self._check_targets(y, "y")
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def _check_targets(self, y: Any, name: str) -> None:
+        """Refuse ``y`` whose shape after the batch axis differs from the output's.
+
+        Keras's losses broadcast a ``(batch, 1)`` target against a ``(batch, 32)``
+        output without a word. Allowed: the output's own shape; one axis fewer when the
+        output's last axis is 1 (Keras expands it) or when ``y`` holds integer class
+        labels for the last axis (sparse losses).
+        """
+        shape = getattr(y, "shape", None)
+        if shape is None or len(self.outputs) != 1:
+            return
+        got = tuple(int(d) for d in shape[1:])
+        out = tuple(self.output_shape[1:])
+
+        def same(a: tuple, b: tuple) -> bool:
+            return len(a) == len(b) and all(e is None or e == g for e, g in zip(b, a))
+
+        labels = "int" in str(getattr(y, "dtype", ""))  # class ids for a sparse loss
+        if same(got, out) or (out and (out[-1] == 1 or labels) and same(got, out[:-1])):
+            return
+        hint = ""
+        if out and out[-1] is not None and got and got[-1] != out[-1]:
+            hint = (
+                f" The model returns {out[-1]} numbers per "
+                f"{'step' if len(out) > 1 else 'sample'}; if each target has {got[-1]}, "
+                f"build it with outputs={got[-1]} (a Dense head of that width)."
+            )
+        fail(
+            name,
+            f"a target of shape `(batch, {', '.join(map(str, out))})`, the model's output "
+            "shape, so the loss compares like with like",
+            None,
+            shown=f"{name} with shape {tuple(shape)}." + hint,
+        )
+
     def _check_input(self, x: Any) -> None:
         shape = getattr(x, "shape", None)
         if shape is None:
@@ -105,6 +153,13 @@ class TimeDistributed(keras.layers.TimeDistributed):
         return super().call(inputs, training=training, mask=mask)
 
 
+def _validation_y(data: Any) -> Any:
+    """The target array of a ``validation_data=(x, y[, weights])`` tuple, if any."""
+    if isinstance(data, tuple | list) and len(data) >= 2:
+        return data[1]
+    return None
+
+
 def _shape_hint(expected: tuple, got: tuple) -> str:
     if len(expected) == 3 and len(got) == 2:
         return (
@@ -134,8 +189,7 @@ def _check_common(
     outputs: Any,
 ) -> tuple[int | None, int | None]:
     check_choice("cell", cell, tuple(CELLS))
-    if not isinstance(stateful, bool):
-        fail("stateful", "True or False", stateful)
+    stateful = check_bool("stateful", stateful)
     batch_size = check_optional_int("batch_size", batch_size)
     if stateful and batch_size is None:
         fail(
@@ -144,8 +198,7 @@ def _check_common(
             "batch: row i of each batch continues row i of the previous one)",
             batch_size,
         )
-    if mask_value is not None and not isinstance(mask_value, (int, float)):
-        fail("mask_value", "None or a number", mask_value)
+    check_real("mask_value", mask_value, optional=True)  # NaN never equals a padded step
     check_fraction("dropout", dropout)
     outputs = check_optional_int("outputs", outputs)
     _check_activation(output_activation)
@@ -212,6 +265,7 @@ def _many(
         output_activation=output_activation,
         outputs=outputs,
     )
+    stateful = bool(stateful)
     sequences = pattern == "many_to_many"
     inp = _sequence_input(steps, features, batch_size)
     x = inp
@@ -487,6 +541,7 @@ def next_token_model(
         output_activation=None,
         outputs=None,
     )
+    stateful = bool(stateful)
     inp = keras.Input(batch_shape=(batch_size, steps), dtype="int32", name="tokens_in")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inp)
     x = _recurrent_stack(x, units, cell=cell, last_returns_sequences=True, stateful=stateful)

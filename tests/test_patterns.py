@@ -177,7 +177,23 @@ def test_stateful_needs_fixed_batch_input():
             lambda: many_to_one(5, 2, 8, output_activation="nope"),
             r"`output_activation` must be None or a Keras activation",
         ),
-        (lambda: many_to_one(5, 2, 8, mask_value="x"), r"`mask_value` must be None or a number"),
+        (
+            lambda: many_to_one(5, 2, 8, mask_value="x"),
+            r"`mask_value` must be None or a finite number",
+        ),
+        (
+            lambda: many_to_one(5, 2, 8, mask_value=float("nan")),
+            r"`mask_value` must be None or a finite number. Received: mask_value=nan",
+        ),
+        (
+            lambda: many_to_one(5, 2, 8, mask_value=float("inf")),
+            r"`mask_value` must be None or a finite number",
+        ),
+        (
+            lambda: many_to_one(5, 2, 8, mask_value=True),
+            r"`mask_value` must be None or a finite number. Received: mask_value=True",
+        ),
+        (lambda: many_to_one(5, 2, 8, stateful="yes"), r"`stateful` must be True or False"),
         (lambda: one_to_many(2, -1, 8), r"`steps` must be a positive integer. Received: steps=-1"),
         (lambda: stateful_generator(2, batch_size=0), r"`batch_size` must be a positive integer"),
         (
@@ -235,3 +251,64 @@ def test_head_keeps_step_count_for_fixed_batch_and_free_steps():
     m = many_to_many(None, 2, 4, outputs=1, stateful=True, batch_size=3)
     for steps in (10, 20, 5, 1):
         assert m.predict_on_batch(np.zeros((3, steps, 2), "float32")).shape == (3, steps, 1)
+
+
+def test_numpy_scalars_work_where_python_ones_do():
+    a = many_to_one(5, 2, np.array([4, 2]), outputs=1, mask_value=np.float32(0))
+    b = many_to_one(5, 2, (4, 2), outputs=1, mask_value=0.0)
+    assert a.count_params() == b.count_params()
+    assert a.get_layer("mask").mask_value == 0.0
+    s = many_to_one(5, 2, 4, stateful=np.bool_(True), batch_size=np.int64(2))
+    assert s.get_layer("lstm_1").stateful is True and s.input_shape == (2, 5, 2)
+
+
+@pytest.mark.parametrize(
+    ("build", "y_shape", "match"),
+    [
+        (
+            lambda: many_to_one(12, 1, 32),
+            (8, 1),
+            r"`y` must be a target of shape `\(batch, 32\)`.*Received: y with shape \(8, 1\)\."
+            r" The model returns 32 numbers per sample; .* outputs=1",
+        ),
+        (
+            lambda: many_to_one(12, 2, 8, outputs=1),
+            (8, 2),
+            r"`y` must be a target of shape `\(batch, 1\)`.* outputs=2",
+        ),
+        (
+            lambda: many_to_many(12, 2, 8, outputs=2),
+            (8, 12, 1),
+            r"`y` must be a target of shape `\(batch, 12, 2\)`.*2 numbers per step; .* outputs=1",
+        ),
+    ],
+    ids=["no-head", "two-targets", "per-step"],
+)
+def test_fit_and_evaluate_refuse_a_target_that_would_broadcast(build, y_shape, match):
+    model = build()
+    model.compile(optimizer="adam", loss="mse")
+    x = np.zeros((8, *model.input_shape[1:]), "float32")
+    y = np.zeros(y_shape, "float32")
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=match):
+        model.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=match):
+        model.evaluate(x, y, verbose=0)
+    right = np.zeros((8, *model.output_shape[1:]), "float32")
+    with pytest.raises(ValueError, match=r"`validation_data` must be a target of shape"):
+        model.fit(x, right, validation_data=(x, y), epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.fit(x, right, epochs=1, verbose=0)  # the right shape trains
+
+
+def test_target_check_allows_sparse_labels_and_a_dropped_unit_axis():
+    m = many_to_one(4, 1, 3, outputs=1)
+    m.compile(optimizer="adam", loss="mse")
+    m.fit(np.zeros((4, 4, 1)), np.zeros((4,)), epochs=1, verbose=0)
+    wide = many_to_one(4, 1, 3)  # (batch, 3): a float (batch,) target would broadcast
+    wide.compile(optimizer="adam", loss="mse")
+    with pytest.raises(ValueError, match=r"`y` must be a target of shape `\(batch, 3\)`"):
+        wide.fit(np.zeros((4, 4, 1)), np.zeros((4,)), epochs=1, verbose=0)
+    t = next_token_model(9, embedding_dim=2, units=3)
+    t.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    t.fit(np.zeros((2, 5), "int32"), np.zeros((2, 5), "int32"), epochs=1, verbose=0)

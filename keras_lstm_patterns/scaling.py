@@ -1,0 +1,109 @@
+"""Scaling inside the model, so a saved ``.keras`` file reads and returns raw units.
+
+A recurrent layer learns badly from raw readings (pressures near 100, passenger counts
+in the hundreds): its gates saturate and the loss starts in the tens of thousands. The
+usual fix, scaling the arrays by hand, leaves the statistics outside the model, where
+they are easily taken from the test part or forgotten at prediction time.
+:func:`normalized` puts them inside, as Keras layers: a ``Normalization`` in front of
+the model (per feature, adapted on the training inputs) and, for the targets, a
+``Normalization(invert=True)`` behind it, which maps the model's outputs back to raw
+units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from ._checks import as_array, check_finite, fail
+from ._patterns import PatternModel
+
+__all__ = ["normalized"]
+
+
+def _adapted(name: str, data: Any, shape: tuple, *, invert: bool) -> keras.layers.Layer:
+    """A per-feature ``Normalization`` adapted on ``data`` of the given model shape."""
+    arr = as_array(name, data)
+    width = shape[-1]
+    if arr.ndim == len(shape) - 1 and width == 1:
+        arr = arr[..., None]  # (samples,) targets for a (batch, 1) output
+    fixed = [s for s in shape[1:]]
+    ok = arr.ndim == len(shape) and all(s is None or s == g for s, g in zip(fixed, arr.shape[1:]))
+    if not ok or len(arr) == 0:
+        what = "inputs" if name == "x" else "outputs"
+        axes = ", ".join("?" if s is None else str(s) for s in fixed)
+        fail(
+            name,
+            f"an array shaped like the model's {what}, `(samples, {axes})`",
+            shown=f"{name} with shape {arr.shape}",
+        )
+    arr = arr.astype("float32")
+    check_finite(name, arr)
+    layer = keras.layers.Normalization(
+        axis=-1, invert=invert, name="denormalize_outputs" if invert else "normalize_inputs"
+    )
+    layer.adapt(arr)
+    return layer
+
+
+def normalized(model: keras.Model, x: Any, y: Any = None) -> PatternModel:
+    """``model`` between a normalisation of its inputs and the inverse for its outputs.
+
+    The returned model reads raw inputs and returns raw outputs: a
+    ``keras.layers.Normalization`` adapted on ``x`` (mean and variance per feature, over
+    every sample and step) feeds ``model``; when ``y`` is given, a
+    ``Normalization(invert=True)`` adapted on ``y`` turns the model's outputs back into
+    the targets' units. Give it the training part only: the statistics are fixed here
+    and travel with the model when it is saved (one ``.keras`` file).
+
+    Train it on raw ``x`` and ``y``: the loss is then in raw units (squared pressure
+    units for MSE). Adam and its relatives are insensitive to that scale; plain SGD
+    needs a learning rate of the targets' scale.
+
+    Args:
+        model: a model that reads real-valued steps, e.g. ``many_to_one(...)``; it
+            becomes a layer of the new model and shares its weights.
+        x: training inputs shaped like the model's input, ``(samples, steps, features)``.
+        y: training targets shaped like the model's output (``(samples,)`` for an
+            output of width 1 is accepted), or ``None`` to leave the outputs unscaled.
+
+    Returns:
+        An uncompiled :class:`PatternModel` named ``normalized_<model name>``, with the
+        same input and output shapes as ``model``.
+
+    Raises:
+        ValueError: ``model`` is not a one-input, one-output model of real values;
+            ``x`` or ``y`` of the wrong shape, empty, or with NaN or inf.
+
+    >>> import numpy as np
+    >>> from keras_lstm_patterns import many_to_one
+    >>> x = np.random.default_rng(0).normal(100.0, 5.0, size=(64, 12, 2))
+    >>> y = x[:, -1, :1] + 1.0  # raw pressures near 100
+    >>> model = normalized(many_to_one(12, 2, 8, outputs=1), x, y)
+    >>> model.input_shape, model.output_shape
+    ((None, 12, 2), (None, 1))
+    """
+    if not isinstance(model, keras.Model):
+        fail("model", "a keras.Model", shown=f"model of type {type(model).__name__}")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        fail(
+            "model",
+            "a model with one input and one output",
+            shown=f"model {model.name!r} with {len(model.inputs)} inputs and "
+            f"{len(model.outputs)} outputs",
+        )
+    if "int" in str(model.inputs[0].dtype):
+        fail(
+            "model",
+            "a model of real-valued inputs (token ids are not scaled)",
+            shown=f"model {model.name!r} with input dtype {model.inputs[0].dtype}",
+        )
+    in_shape = tuple(model.inputs[0].shape)
+    scale_in = _adapted("x", x, in_shape, invert=False)
+    scale_out = None if y is None else _adapted("y", y, tuple(model.output_shape), invert=True)
+    inp = keras.Input(batch_shape=in_shape, name="raw_in")
+    out = model(scale_in(inp))
+    if scale_out is not None:
+        out = scale_out(out)
+    return PatternModel(inp, out, name=f"normalized_{model.name}")
