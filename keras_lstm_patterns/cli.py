@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -35,6 +36,13 @@ DOC_PICTURES = {
 
 class UsageError(Exception):
     """A mistake in the command: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (usage lives in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _units(text: str) -> int | tuple[int, ...]:
@@ -105,6 +113,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     from .diagram import diagram, diagram_batches
 
     out = Path(args.folder)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file; give a folder for the pictures")
     for name, sizes in DOC_PICTURES.items():
         d = diagram(name, out / f"{name}.png", **sizes)
         print(f"wrote {d.path}")
@@ -176,7 +186,7 @@ def cmd_recipe(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = _Parser(
         prog="klp",
         description="Keras recurrent-network patterns: shapes, pictures, windows, recipes.",
         epilog="Example: klp explain many_to_one --steps 5 --features 2 --units 8",
@@ -233,12 +243,24 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        where = f": {err.filename}" if err.filename else ""
+        return f"{err.strerror}{where}"
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a usage error prints one line and returns 2, never a traceback.
+
+    Usage errors are ours (``UsageError``), the package's named ``ValueError`` and
+    ``TypeError`` refusals, and files that cannot be read or written (``OSError``).
+    """
     args = parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UsageError, ValueError) as err:
-        print(f"klp {args.command}: error: {err}", file=sys.stderr)
+    except (UsageError, ValueError, TypeError, OSError) as err:
+        print(f"klp {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
 
 

@@ -130,3 +130,56 @@ def test_docs_is_deterministic(tmp_path):
     assert len(names) == 8
     for n in names:
         assert (a / n).read_bytes() == (b / n).read_bytes(), n
+
+
+def one_line_error(capsys, args):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err and captured.out == ""
+    return err
+
+
+def test_usage_errors_are_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("a file")
+    (tmp_path / "x.png").mkdir()
+    err = one_line_error(capsys, ["explain", "forecast", "--steps", "0"])
+    assert err.startswith("klp explain: error: `steps` must be None or a positive integer")
+    err = one_line_error(capsys, ["diagram", "many_to_one", "-o", str(tmp_path / "file" / "m.png")])
+    assert "klp diagram: error: `path` must be in a folder" in err and "is a file" in err
+    err = one_line_error(capsys, ["diagram", "many_to_one", "-o", str(tmp_path / "x.png")])
+    assert "klp diagram: error: `path` must be a file name, not a folder" in err
+    err = one_line_error(capsys, ["diagram", "generate", "-o", str(tmp_path / "g.jpg")])
+    assert "`path` must be a file name ending in .png or .svg" in err
+    err = one_line_error(capsys, ["docs", str(tmp_path / "file")])
+    assert (
+        err == f"klp docs: error: {tmp_path / 'file'} is a file; give a folder for the pictures\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "x.png"]
+    assert (tmp_path / "file").read_text() == "a file" and not any((tmp_path / "x.png").iterdir())
+
+
+def test_argparse_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["explain", "many_to_one", "--steps", "abc"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert "invalid int value: 'abc'" in err and "(see klp explain --help)" in err
+
+
+def test_os_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    import keras_lstm_patterns.diagram as diagram_module
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "m.png"))
+
+    monkeypatch.setattr(diagram_module, "diagram", refuse)
+    err = one_line_error(capsys, ["diagram", "many_to_one", "-o", str(tmp_path / "m.png")])
+    assert err == f"klp diagram: error: Permission denied: {tmp_path / 'm.png'}\n"
+
+
+def test_diagram_suffix_in_any_case(tmp_path, capsys):
+    out = tmp_path / "m.SVG"
+    assert main(["diagram", "many_to_one", "-o", str(out), "--steps", "3"]) == 0
+    assert out.read_text().startswith("<?xml") and "wrote" in capsys.readouterr().out
