@@ -21,6 +21,7 @@ HEADLINE = {
     "motions_autoencoder": ["metrics", "auc_by_activity"],
     "text_next_token": ["bits_per_char", "baselines", "sample"],
     "sunspots_steps": ["rmse_by_look_back", "persistence"],
+    "tanks_own_data": ["rmse", "lstm_beats_persistence"],
 }
 
 
@@ -68,6 +69,23 @@ def test_recipe_quick(name, tmp_path):
     assert values and all(math.isfinite(v) for v in values)
     png = tmp_path / f"{name}.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    if name == "tanks_own_data":
+        check_tank_predictions(tmp_path / "predictions.csv")
+
+
+def check_tank_predictions(path):
+    """Each written prediction row names the (recording, step) whose readings it predicts."""
+    import pandas as pd
+
+    tanks = recipe("tanks_own_data")
+    frame = tanks.long_frame()
+    written = pd.read_csv(path)
+    assert len(written) == 80 * (100 - tanks.TEST_FROM)
+    assert written["step"].min() == tanks.TEST_FROM and written["step"].max() == 99
+    joined = written.merge(frame, on=["recording", "step"], validate="one_to_one")
+    for t in tanks.TARGETS:
+        np.testing.assert_allclose(joined[f"{t}_actual"], joined[t], rtol=1e-6)
+        assert np.isfinite(joined[f"{t}_predicted"]).all()
 
 
 def recipe(name):
