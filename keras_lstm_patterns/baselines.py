@@ -29,6 +29,10 @@ __all__ = [
 ]
 
 
+# A rollout is held in memory and built step by step: at most this many steps.
+MAX_STEPS = 10**7
+
+
 def _type_fail(name: str, rule: str, value: Any, *, shown: str | None = None) -> None:
     """The package's one message shape, as a ``TypeError`` (a value of the wrong kind)."""
     try:
@@ -138,7 +142,7 @@ def seasonal_naive_rollout(history: Any, steps: int, period: int = 12) -> np.nda
     """
     h = _values("history", history, ndims=(1, 2))
     period = check_int("period", period, high=len(h), context=f" for {len(h)} history steps")
-    steps = check_int("steps", steps)
+    steps = check_int("steps", steps, high=MAX_STEPS)
     return h[-period:][np.arange(steps) % period]
 
 
@@ -154,7 +158,7 @@ def seasonal_random_walk_rollout(
     """
     h = np.log(_values("history", history, positive=True))
     period = check_int("period", period, high=len(h) - 1, context=f" for {len(h)} history steps")
-    steps = check_int("steps", steps)
+    steps = check_int("steps", steps, high=MAX_STEPS)
     w = np.zeros(steps) if corrections is None else _values("corrections", corrections)
     if w.shape != (steps,):
         fail("corrections", f"{steps} values, one per step", None, shown=f"shape {w.shape}")
@@ -178,7 +182,7 @@ def autoregression_rollout(
     """
     h = _values("history", history)
     order = check_int("order", order, high=(len(h) - 1) // 2)
-    steps = check_int("steps", steps)
+    steps = check_int("steps", steps, high=MAX_STEPS)
     real = isinstance(ridge, numbers.Real) and not isinstance(ridge, bool | np.bool_)
     if not (real and np.isfinite(ridge) and ridge >= 0):
         fail("ridge", "a finite number >= 0", ridge)

@@ -83,7 +83,19 @@ def _real_array(name: str, value: Any, *, dtype: str | None = None) -> np.ndarra
             name, "real numbers (integer or float)", value, shown=f"{name} with dtype {arr.dtype}"
         )
     check_finite(name, arr)
-    return arr if dtype is None else arr.astype(dtype, copy=False)
+    if dtype is None:
+        return arr
+    with np.errstate(over="ignore"):
+        cast = arr.astype(dtype, copy=False)
+    if cast is not arr and np.issubdtype(cast.dtype, np.floating) and not np.isfinite(cast).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
+        fail(
+            name,
+            f"values that {dtype} can hold (magnitude below {float(np.finfo(dtype).max):.3g})",
+            None,
+            shown=f"{name}[{', '.join(map(str, bad))}]={arr[bad].item()!r}",
+        )
+    return cast
 
 
 def _require_stateful(model: Any) -> list[keras.layers.Layer]:

@@ -189,3 +189,20 @@ def test_log_baselines_refuse_values_at_or_below_zero():
         baselines.seasonal_random_walk_rollout(y, 3)
     with pytest.raises(ValueError, match=r"`series` must be finite.*series\[3\]=inf"):
         baselines.persistence([1.0, 2.0, 3.0, np.inf], 2)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: baselines.seasonal_naive_rollout(np.arange(12.0), 2**62, period=1),
+        lambda: baselines.seasonal_random_walk_rollout(np.arange(1.0, 30.0), 2**62),
+        lambda: baselines.autoregression_rollout(np.arange(12.0), 1, 2**62),
+    ],
+    ids=["seasonal-naive", "seasonal-random-walk", "autoregression"],
+)
+def test_rollout_steps_are_bounded(call):
+    with pytest.raises(
+        ValueError,
+        match=r"`steps` must be between 1 and 10000000\. Received: steps=4611686018427387904",
+    ):
+        call()

@@ -714,3 +714,13 @@ def test_with_batch_size_keeps_a_custom_loss_function():
     stateful.reset_states(clone)
     loss = clone.evaluate(x[:4], y[:4], batch_size=4, verbose=0)
     assert loss == pytest.approx(2 * float(np.mean((pred - y[:4]) ** 2)), rel=1e-5)
+
+
+def test_values_beyond_float32_are_named():
+    model = seeded_generator(batch_size=3)
+    seq = with_value(data((3, 5, 2)).astype("float64"), (2, 1, 0), 1e300)
+    with pytest.raises(
+        ValueError,
+        match=r"`sequences` must be values that float32 can hold .*sequences\[2, 1, 0\]=1e\+300",
+    ):
+        stateful.predict_chunks(model, seq, 2)
