@@ -30,7 +30,14 @@ from typing import Any
 import keras
 import numpy as np
 
-__all__ = ["call_with_states", "carried_in_fit", "rollout", "state_variables"]
+__all__ = [
+    "call_with_states",
+    "carried",
+    "fit_dataset",
+    "rollout",
+    "state_variables",
+    "train_epochs",
+]
 
 
 def state_variables(layers: list[keras.layers.Layer]) -> list[Any]:
@@ -146,29 +153,63 @@ def _rebinding_assign(self: Any, value: Any) -> None:
         self._value = torch.nn.Parameter(fresh.detach().clone(), requires_grad=False)
 
 
+_LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_DEPTH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _rnn_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The stateful RNN layers of ``model``, nested models opened, cached."""
+    cached = _LAYERS.get(model)
+    if cached is None:
+
+        def walk(m: keras.Model) -> Iterator[keras.layers.Layer]:
+            for layer in m.layers:
+                if isinstance(layer, keras.Model):
+                    yield from walk(layer)
+                elif isinstance(layer, keras.layers.RNN) and layer.stateful:
+                    yield layer
+
+        cached = _LAYERS[model] = list(walk(model))
+    return cached
+
+
 @contextlib.contextmanager
-def carried_in_fit(model: keras.Model, layers: list[keras.layers.Layer]) -> Iterator[None]:
-    """For one ``fit`` call: make Keras's trainer carry the states on this backend."""
+def carried(model: keras.Model, layers: list | None = None) -> Iterator[None]:
+    """For one call of Keras's own methods: make the trainer carry the states.
+
+    ``fit``, ``evaluate``, ``predict``, ``train_on_batch``, ``test_on_batch`` and
+    ``predict_on_batch`` then start each batch from the state the previous batch left, on
+    every backend. Re-entrant: a ``fit`` that calls ``evaluate`` sets it up once.
+    """
+    layers = _rnn_layers(model) if layers is None else layers
     backend = keras.backend.backend()
+    if not layers or backend == "tensorflow" or _DEPTH.get(model, 0):
+        _DEPTH[model] = _DEPTH.get(model, 0) + 1
+        try:
+            yield
+        finally:
+            _DEPTH[model] -= 1
+        return
     owners = [(layer, v) for layer in layers for v in keras.tree.flatten(layer.states)]
+    _DEPTH[model] = 1
     if backend == "jax":
         for layer, v in owners:
             layer._non_trainable_variables.append(v)
-        try:
-            yield
-        finally:
-            for layer, v in owners:
-                layer._non_trainable_variables.remove(v)
     elif backend == "torch":
         for _, v in owners:
             v._direct_assign = types.MethodType(_rebinding_assign, v)
-        try:
-            yield
-        finally:
+    try:
+        yield
+    finally:
+        _DEPTH[model] = 0
+        if backend == "jax":
+            added = {id(v) for _, v in owners}
+            for layer in layers:  # by identity: a variable's == compares values
+                kept = [v for v in layer._non_trainable_variables if id(v) not in added]
+                layer._non_trainable_variables[:] = kept
+        elif backend == "torch":
             for _, v in owners:
                 del v._direct_assign
-    else:
-        yield
 
 
 def sync_before_reset(model: keras.Model) -> None:
@@ -176,3 +217,207 @@ def sync_before_reset(model: keras.Model) -> None:
     sync = getattr(model, "jax_state_sync", None)
     if sync is not None:
         sync()
+
+
+# --- compiled training -------------------------------------------------------------------
+#
+# ``train_epochs`` runs whole epochs of Keras's own ``train_step`` (so the loss, the
+# metrics, regularisation and the optimizer are exactly what ``fit`` computes) with the
+# resets between groups of batches inside one program: a ``tf.function`` with
+# ``tf.range`` loops on TensorFlow, a ``jax.jit`` of ``lax.scan`` loops over the pure
+# ``train_step(state, batch)`` on JAX (the states threaded as non-trainable variables),
+# and on PyTorch a plain loop over ``train_step`` on tensors converted once, without
+# ``fit``'s per-batch data handling and callbacks.
+
+
+def _cast(a: np.ndarray | None) -> np.ndarray | None:
+    """Floats become ``floatx``, as Keras's array adapter does; other dtypes stay."""
+    if a is None:
+        return None
+    a = np.asarray(a)
+    if np.issubdtype(a.dtype, np.floating):
+        return np.ascontiguousarray(a, dtype=keras.backend.floatx())
+    return np.ascontiguousarray(a)
+
+
+def _plain_logs(res: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in res.items():
+        arr = np.asarray(keras.ops.convert_to_numpy(v))
+        out[k] = float(arr) if arr.size == 1 else arr
+    return out
+
+
+def train_epochs(
+    model: keras.Model,
+    layers: list[keras.layers.Layer],
+    full: tuple[np.ndarray, np.ndarray],
+    rest: tuple[np.ndarray, np.ndarray] | None,
+) -> Any:
+    """A function ``run(n)`` that trains ``n`` epochs as one program and returns their logs.
+
+    Args:
+        model: a compiled model with the stateful ``layers``.
+        full: ``(x, y)`` of shapes ``(groups, batches, batch, ...)``: each group starts
+            from zero states and feeds its batches in order.
+        rest: ``(x, y)`` of shapes ``(groups, batch, ...)``: one more (shorter) batch at
+            the end of each group, or None.
+
+    ``run(n)`` resets the metrics at the start of each epoch, leaves every variable
+    (weights, optimizer, metrics, states) where the last step put it, and returns one
+    dict of metric results per epoch, as ``fit`` reports them.
+    """
+    xf, yf = (_cast(a) for a in full)
+    xr, yr = (None, None) if rest is None else (_cast(a) for a in rest)
+    first = (xf[0, 0], yf[0, 0])
+    with carried(model, layers):
+        model._symbolic_build(data_batch=first)
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    for layer in layers:
+        if layer.states is None or layer.states[0] is None:
+            layer.reset_state()
+    svars = state_variables(layers)
+    make = {"tensorflow": _tf_epochs, "jax": _jax_epochs, "torch": _torch_epochs}
+    return make[keras.backend.backend()](model, layers, svars, xf, yf, xr, yr)
+
+
+def _tf_epochs(model, layers, svars, xf, yf, xr, yr):
+    import tensorflow as tf
+
+    keys = list(model.get_metrics_result())
+    groups, per_group = xf.shape[0], xf.shape[1]
+    bx, by = xf.shape[2:], yf.shape[2:]
+    rx = None if xr is None else xr.shape[1:]
+    ry = None if yr is None else yr.shape[1:]
+
+    # Inside the loops every batch gets a static shape: a slice with a free batch axis
+    # would make the stateful layer's state fail the while-loop shape invariant.
+    @tf.function(jit_compile=False, autograph=True)
+    def program(n, xf, yf, xr, yr):
+        logs = {k: tf.TensorArray(tf.float32, size=n) for k in keys}
+        for e in tf.range(n):
+            model.reset_metrics()
+            for g in tf.range(groups):
+                for v in svars:
+                    v.assign(tf.zeros(v.shape, v.dtype))
+                for k in tf.range(per_group):
+                    model.train_step((tf.reshape(xf[g, k], bx), tf.reshape(yf[g, k], by)))
+                if xr is not None:
+                    model.train_step((tf.reshape(xr[g], rx), tf.reshape(yr[g], ry)))
+            res = model.get_metrics_result()
+            logs = {k: logs[k].write(e, tf.cast(res[k], tf.float32)) for k in keys}
+        return {k: ta.stack() for k, ta in logs.items()}
+
+    data = [None if a is None else tf.constant(a) for a in (xf, yf, xr, yr)]
+
+    def run(n: int) -> list[dict[str, Any]]:
+        out = program(tf.constant(n, tf.int32), *data)
+        out = {k: v.numpy() for k, v in out.items()}
+        return [_plain_logs({k: v[e] for k, v in out.items()}) for e in range(n)]
+
+    return run
+
+
+def _jax_epochs(model, layers, svars, xf, yf, xr, yr):
+    import jax
+    import jax.numpy as jnp
+
+    with carried(model, layers):
+        ids = [id(v) for v in model.non_trainable_variables]
+        where = [ids.index(id(v)) for v in svars]
+    model.reset_metrics()
+    metric_zero = [v.value for v in model.metrics_variables]
+
+    def train(state: tuple, batch: tuple) -> tuple:
+        return model.train_step(state, batch)[1]
+
+    def group(state: tuple, data: tuple) -> tuple:
+        tv, ntv, ov, mv = state
+        ntv = list(ntv)
+        for i in where:
+            ntv[i] = jnp.zeros_like(ntv[i])
+        state = (tv, ntv, ov, mv)
+        state, _ = jax.lax.scan(lambda s, b: (train(s, b), None), state, data[:2])
+        if len(data) == 4:
+            state = train(state, data[2:])
+        return state, None
+
+    def epoch(state: tuple, _: Any, data: tuple) -> tuple:
+        tv, ntv, ov, _mv = state
+        state, _ = jax.lax.scan(group, (tv, ntv, ov, list(metric_zero)), data)
+        mapping = list(zip(model.metrics_variables, state[3]))
+        with keras.StatelessScope(state_mapping=mapping):
+            res = model.get_metrics_result()
+        return state, res
+
+    def program(state: tuple, data: tuple, n: int) -> tuple:
+        return jax.lax.scan(lambda s, _: epoch(s, _, data), state, None, length=n)
+
+    compiled = jax.jit(program, static_argnums=2)
+    data = tuple(jnp.asarray(a) for a in (xf, yf, xr, yr) if a is not None)
+
+    def run(n: int) -> list[dict[str, Any]]:
+        with carried(model, layers):
+            owners = (
+                model.trainable_variables,
+                model.non_trainable_variables,
+                model.optimizer.variables,
+                model.metrics_variables,
+            )
+            state = tuple([v.value for v in vs] for vs in owners)
+            state, logs = compiled(state, data, n)
+            for vs, values in zip(owners, state):
+                for v, value in zip(vs, values):
+                    v.assign(value)
+        logs = {k: np.asarray(v) for k, v in logs.items()}
+        return [_plain_logs({k: v[e] for k, v in logs.items()}) for e in range(n)]
+
+    return run
+
+
+def _torch_epochs(model, layers, svars, xf, yf, xr, yr):
+    xf, yf, xr, yr = (
+        None if a is None else keras.ops.convert_to_tensor(a) for a in (xf, yf, xr, yr)
+    )
+    groups, per_group = xf.shape[0], xf.shape[1]
+    zeros = [keras.ops.zeros(v.shape, v.dtype) for v in svars]
+
+    def run(n: int) -> list[dict[str, Any]]:
+        out = []
+        model.train()  # torch.nn.Module training mode, as Keras's fit sets it
+        with carried(model, layers):
+            for _ in range(n):
+                model.reset_metrics()
+                for g in range(groups):
+                    for v, z in zip(svars, zeros):
+                        v.assign(z)
+                    for k in range(per_group):
+                        model.train_step((xf[g, k], yf[g, k]))
+                    if xr is not None:
+                        model.train_step((xr[g], yr[g]))
+                out.append(_plain_logs(model.get_metrics_result()))
+        model.eval()
+        return out
+
+    return run
+
+
+def fit_dataset(source: keras.utils.PyDataset) -> Any:
+    """What Keras's ``fit`` should read for a chunked ``PyDataset`` on this backend.
+
+    On TensorFlow a ``tf.data`` pipeline with a free time axis: Keras infers a
+    ``PyDataset``'s signature from its first two batches, and a shorter last chunk
+    would not fit it. Elsewhere the ``PyDataset`` itself.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return source
+    import tensorflow as tf
+
+    def spec(a: np.ndarray) -> Any:
+        return tf.TensorSpec((a.shape[0], None, *a.shape[2:]), tf.float32)
+
+    signature = tuple(spec(a) for a in source[0])
+    return tf.data.Dataset.from_generator(
+        lambda: (source[i] for i in range(len(source))), output_signature=signature
+    ).apply(tf.data.experimental.assert_cardinality(len(source)))
