@@ -18,7 +18,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -54,6 +54,36 @@ def _units(text: str) -> int | tuple[int, ...]:
             f"expected integers like 8 or 16,8; got {text!r}"
         ) from None
     return values[0] if len(values) == 1 else values
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1; got {text!r}")
+    return value
 
 
 def _add_sizes(p: argparse.ArgumentParser) -> None:
@@ -123,39 +153,135 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_windows(args: argparse.Namespace) -> int:
-    import numpy as np
+def _read_csv(path: Path) -> Any:
+    import pandas as pd
+
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    try:
+        return pd.read_csv(path)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UsageError(f"{path.name} could not be read as a CSV text file ({reason})") from None
+
+
+def _names(text: str | None) -> list[str]:
+    return [] if text is None else [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _window_columns(frame: Any, args: argparse.Namespace, path: Path) -> tuple[list, list]:
+    """The feature columns to window, and the non-numeric columns left out."""
+    import pandas as pd
+
+    asked = _names(args.features) or _names(args.column)
+    for name in [*asked, *_names(args.target), args.id, args.time]:
+        if name is not None and name not in frame.columns:
+            raise UsageError(
+                f"no column {name!r} in {path.name}; columns: {', '.join(map(str, frame.columns))}"
+            )
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    keys = {args.id, args.time}
+    if asked:
+        text = [c for c in asked if c not in numeric]
+        if text:
+            raise UsageError(
+                f"column {text[0]!r} of {path.name} is not numeric (dtype "
+                f"{frame[text[0]].dtype}); window numeric columns (--features), and give "
+                "the time column as --time"
+            )
+        return asked, []
+    features = [c for c in numeric if c not in keys]
+    if not features:
+        raise UsageError(f"{path.name} has no numeric column; name them with --features")
+    return features, [c for c in frame.columns if c not in numeric and c not in keys]
+
+
+def _as_tanks(frame: Any, args: argparse.Namespace, features: list) -> tuple[Any, Any]:
+    """The file as ``(entities, steps, features)`` and its TankIndex: one entity per id,
+    or the whole file as one entity (in time order with --time, else in file order)."""
     import pandas as pd
 
     from . import windows
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
-    frame = pd.read_csv(path)
-    if args.column is not None:
-        if args.column not in frame.columns:
+    if args.time is not None and args.time_format is not None:
+        try:
+            parsed = pd.to_datetime(frame[args.time], format=args.time_format)
+        except (ValueError, TypeError) as err:
             raise UsageError(
-                f"no column {args.column!r} in {path.name}; columns: {', '.join(map(str, frame.columns))}"
-            )
-        columns = [args.column]
-    else:
-        columns = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-        if not columns:
-            raise UsageError(f"{path.name} has no numeric column; name one with --column")
-    series = frame[columns].to_numpy(dtype="float64")
-    x, y = windows.look_back(series, args.look_back, horizon=args.horizon, stride=args.stride)
-    print(f"series: {path.name}, {len(series)} rows, features: {', '.join(map(str, columns))}")
-    print(f"x: {x.shape}  (samples, steps=look_back, features)")
-    print(
-        f"y: {y.shape}  "
-        + ("(samples, features)" if args.horizon == 1 else "(samples, horizon, features)")
+                f"column {args.time!r} does not match --time-format {args.time_format!r}: "
+                f"{str(err).splitlines()[0]}"
+            ) from None
+        frame = frame.assign(**{args.time: parsed})
+    if args.id is not None and args.time is None:
+        raise UsageError("--id needs --time, the column that orders each entity's steps")
+    entity = args.id if args.id is not None else "(one series)"
+    time = args.time if args.time is not None else "row"
+    keys = {entity: frame[args.id] if args.id is not None else "all"}
+    keys[time] = frame[args.time] if args.time is not None else range(len(frame))
+    long = pd.DataFrame(keys, index=frame.index).join(frame[features])
+    try:
+        return windows.tanks(long, id=entity, time=time, features=features, return_index=True)
+    except ValueError as err:
+        if "`time` must be a datetime" in str(err):
+            raise ValueError(f"{err} On the command line: --time-format '%d/%m/%Y'.") from None
+        raise
+
+
+def _count(steps: int, args: argparse.Namespace) -> int:
+    return max((steps - args.look_back - args.horizon) // args.stride + 1, 0)
+
+
+def cmd_windows(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import windows
+
+    path = Path(args.file)
+    frame = _read_csv(path)
+    features, ignored = _window_columns(frame, args, path)
+    targets = _names(args.target) or features
+    if any(t not in features for t in targets):
+        raise UsageError(f"--target {args.target} must name columns among the features")
+    data, index = _as_tanks(frame, args, features)
+    x, y = windows.look_back(
+        data,
+        args.look_back,
+        horizon=args.horizon,
+        stride=args.stride,
+        targets=[features.index(t) for t in targets],
     )
-    with np.printoptions(precision=4, suppress=True):
-        for i in range(min(args.show, len(x))):
-            print(
-                f"window {i}: x={x[i].squeeze(-1) if x.shape[-1] == 1 else x[i].tolist()} -> y={y[i].squeeze()}"
-            )
+    entities, steps = data.shape[0], data.shape[1]
+    per_entity = len(x) // entities
+    print(f"file: {path.name}, {len(frame)} rows")
+    if ignored:
+        print(f"ignored non-numeric columns: {', '.join(map(str, ignored))}")
+    by = f" (one per {args.id!r})" if args.id else ""
+    print(f"entities: {entities}{by}, {steps} steps each; features: {', '.join(features)}")
+    print(f"windows: {per_entity} per entity, {len(x)} in all, never across two entities")
+    print(f"x: {x.shape}  (samples, steps=look_back, features)")
+    shape = "(samples, targets)" if args.horizon == 1 else "(samples, horizon, targets)"
+    print(f"y: {y.shape}  {shape}, targets: {', '.join(targets)}")
+    cut = int(steps * args.train)
+    if args.look_back <= cut < steps:
+        train, test = _count(cut, args), _count(steps - cut + args.look_back, args)
+        print(
+            f"split --train {args.train}: steps 0-{cut - 1} train ({train * entities} windows), "
+            f"steps {cut}-{steps - 1} test ({test * entities} windows; their look-back starts "
+            f"{args.look_back} steps into the train part, no test target is a train step)"
+        )
+    for e in range(min(args.show, entities)):
+        i = e * per_entity
+        if i >= len(x):
+            break
+        xi = x[i, :, 0] if x.shape[-1] == 1 else x[i]
+        text = np.array2string(xi, precision=4, suppress_small=True, threshold=12, edgeitems=2)
+        target = np.array2string(y[i].squeeze(), precision=4, suppress_small=True)
+        when = index.times[e][args.look_back]
+        name = f"{index.ids[e]}: " if args.id else ""
+        print(
+            f"{name}window 0: x={' '.join(text.split())} -> y={target}"
+            f"  (target at {index.time}={when})"
+        )
     return 0
 
 
@@ -221,15 +347,24 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_docs)
     p = add(
         "windows",
-        "show the look-back windows a CSV column gives",
-        "klp windows data/airline.csv --look-back 3 --column Passengers",
+        "show the look-back windows of a CSV: one series, or one per entity with --id",
+        "klp windows tanks.csv --id tank_id --time timestamp --features pressure,temperature "
+        "--target pressure --look-back 24",
     )
     p.add_argument("file")
-    p.add_argument("--look-back", type=int, required=True)
-    p.add_argument("--horizon", type=int, default=1)
-    p.add_argument("--stride", type=int, default=1)
-    p.add_argument("--column", help="one column (default: every numeric column)")
-    p.add_argument("--show", type=int, default=3, help="how many windows to print")
+    p.add_argument("--look-back", type=_positive, required=True, help="steps per window")
+    p.add_argument("--horizon", type=_positive, default=1, help="steps each target holds")
+    p.add_argument("--stride", type=_positive, default=1, help="steps between window starts")
+    p.add_argument("--id", help="column naming the entity (tank); windows stay inside one")
+    p.add_argument("--time", help="column ordering the steps (datetimes or numbers)")
+    p.add_argument("--time-format", help="parse --time text with this format, e.g. %%d/%%m/%%Y")
+    p.add_argument("--features", help="columns of one step, e.g. pressure,temperature")
+    p.add_argument("--column", help="one column (same as --features with one name)")
+    p.add_argument("--target", help="columns the model predicts (default: the features)")
+    p.add_argument("--train", type=_fraction, default=0.67, help="fraction of steps that train")
+    p.add_argument(
+        "--show", type=_count_arg, default=3, help="entities whose first window to print"
+    )
     p.set_defaults(func=cmd_windows)
     p = add("recipes", "list the recipes", "klp recipes")
     p.set_defaults(func=cmd_recipes)

@@ -99,7 +99,7 @@ def test_windows():
     p = klp("windows", "data/airline.csv", "--look-back", "3", "--column", "Passengers")
     assert p.returncode == 0, p.stderr
     assert "x: (141, 3, 1)" in p.stdout and "y: (141, 1)" in p.stdout
-    assert "window 0: x=[112. 118. 132.] -> y=129.0" in p.stdout
+    assert "window 0: x=[112. 118. 132.] -> y=129.  (target at row=3)" in p.stdout
 
 
 def test_recipes_list():

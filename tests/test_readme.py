@@ -1,8 +1,7 @@
-"""The README's code runs: every python block, in order, on small stand-in data.
+"""The README's code runs: every python block, in order, as a reader would paste it.
 
-The blocks are written for the reader's own data (`series`, `x_seq`, `tokens`, ...);
-`standins` gives each name a small array of the shape the block's comments promise,
-and epoch counts are cut to 1 so the whole README runs in seconds.
+Each block defines the data it uses (or reads a file an earlier block wrote); nothing is
+supplied from outside. Epoch counts are cut to 1 so the whole README runs in seconds.
 """
 
 import doctest
@@ -10,34 +9,10 @@ import re
 from pathlib import Path
 
 import keras
-import numpy as np
 import pytest
-
-from keras_lstm_patterns import windows
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-
-
-def standins(folder: Path) -> dict:
-    """Stand-ins for the reader's data, shaped as the blocks' comments say."""
-    rng = np.random.default_rng(0)
-    series = np.sin(np.arange(600) / 6.0).astype("float32")
-    np.save(folder / "readings.npy", series)
-    x, y = windows.look_back(series[:60], 3)  # the stateful block's (samples, 3, 1)
-    x_seq = rng.normal(size=(16, 100, 1)).astype("float32")
-    return {
-        "series": series,
-        "x": x,
-        "y": y,
-        "x_seq": x_seq,
-        "y_seq": np.roll(x_seq, -1, axis=1),
-        "first_step": np.zeros((1, 1, 2), "float32"),
-        "sequences": rng.normal(size=(1, 30, 2)).astype("float32"),
-        "history": rng.normal(size=(1, 30, 2)).astype("float32"),
-        "vocab_size": 20,
-        "tokens": rng.integers(0, 20, size=(8, 30)),
-    }
 
 
 def doctest_blocks() -> list[str]:
@@ -54,30 +29,31 @@ def test_the_readme_has_code():
 
 
 def test_every_readme_block_runs(tmp_path, monkeypatch):
-    """Each block gets fresh stand-ins plus what earlier blocks defined (a block may use
-    the `model` or `train` of the block before it, as a reader would)."""
+    """Each block runs with what earlier blocks defined (a block may use the `model` or
+    `train` of the block before it, as a reader would), and nothing else."""
     monkeypatch.chdir(tmp_path)
-    data = standins(tmp_path)
-    carried: dict = {}
+    namespace: dict = {}
     for block in code_blocks():
         if "tf.distribute" in block and keras.backend.backend() != "tensorflow":
             continue  # a TensorFlow-only block
-        namespace = {**carried, **data}
-        if "seq2seq_autoencoder(" in block:  # this block's x: (batch, 100, 6) recordings
-            namespace["x"] = np.random.default_rng(1).normal(size=(8, 100, 6)).astype("float32")
         code = re.sub(r"epochs=\d+", "epochs=1", block)
         try:
             exec(compile(code, "README.md", "exec"), namespace)
         except Exception as err:  # name the block that failed
             pytest.fail(f"README block failed: {type(err).__name__}: {err}\n{block}")
-        carried.update({k: v for k, v in namespace.items() if k not in data})
-    # what the blocks' comments promise
-    assert carried["path"].shape == (1, 1000, 2)
-    assert carried["future"].shape == (1, 48, 2)
-    assert carried["codes"].shape == (8, 32)
-    assert [c.shape for c in carried["chunks"]] == [(16, 50, 1)] * 2
-    assert carried["out"].shape == (16, 100, 1)
-    assert carried["snapshot"] and carried["one"].inputs[0].shape[0] == 1
+        if 'rows["predicted"]' in block:  # the "Your own data" block's promises
+            assert namespace["data"].shape == (3, 200, 2)
+            assert namespace["x"].shape == (408, 24, 2) and namespace["y"].shape == (408, 1)
+            rows = namespace["rows"]
+            assert len(rows) == len(namespace["test_y"]) == 120
+            assert rows["timestamp"].min() == namespace["index"].times[0][160]
+    # what the other blocks' comments promise
+    assert namespace["path"].shape == (1, 1000, 2)
+    assert namespace["future"].shape == (1, 48, 2)
+    assert namespace["codes"].shape == (8, 32)
+    assert [c.shape for c in namespace["chunks"]] == [(16, 50, 1)] * 2
+    assert namespace["out"].shape == (16, 100, 1)
+    assert namespace["snapshot"] and namespace["one"].inputs[0].shape[0] == 1
 
 
 def test_readme_doctests():
