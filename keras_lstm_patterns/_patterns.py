@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import keras
 
+from . import _carry
 from ._checks import (
     check_bool,
     check_choice,
@@ -75,12 +76,39 @@ class PatternModel(keras.Model):
         """``keras.Model.fit``, refusing a target whose shape would silently broadcast."""
         self._check_targets(y, "y")
         self._check_targets(_validation_y(kwargs.get("validation_data")), "validation_data")
-        return super().fit(x, y, *args, **kwargs)
+        with _carry.carried(self):
+            return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         """``keras.Model.evaluate``, refusing a target whose shape would silently broadcast."""
         self._check_targets(y, "y")
-        return super().evaluate(x, y, *args, **kwargs)
+        with _carry.carried(self):
+            return super().evaluate(x, y, *args, **kwargs)
+
+    # A stateful layer's states are carried from batch to batch, and from call to call,
+    # by every one of Keras's own methods on every backend, as TensorFlow does by itself
+    # (on JAX the trainer would leave them at zero; on PyTorch ``train_on_batch`` would
+    # fail on the in-place state update). ``_carry.carried`` sets that up for one call.
+
+    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """``keras.Model.predict``, carrying stateful layers' states on every backend."""
+        with _carry.carried(self):
+            return super().predict(x, *args, **kwargs)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """``keras.Model.predict_on_batch``, carrying the states on every backend."""
+        with _carry.carried(self):
+            return super().predict_on_batch(x)
+
+    def train_on_batch(self, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """``keras.Model.train_on_batch``, carrying the states on every backend."""
+        with _carry.carried(self):
+            return super().train_on_batch(x, y, *args, **kwargs)
+
+    def test_on_batch(self, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """``keras.Model.test_on_batch``, carrying the states on every backend."""
+        with _carry.carried(self):
+            return super().test_on_batch(x, y, *args, **kwargs)
 
     def _check_targets(self, y: Any, name: str) -> None:
         """Refuse ``y`` whose shape after the batch axis differs from the output's.
