@@ -721,9 +721,9 @@ def model_forecaster(
     look_back = check_int("look_back", look_back)
     mode = check_choice("mode", mode, ("recursive", "direct"))
     refit = check_choice("refit", refit, ("each", "fine_tune"))
+    if fit_kwargs is not None and not isinstance(fit_kwargs, dict):
+        fail("fit_kwargs", "None or a dict of `model.fit` arguments", fit_kwargs)
     fit_kwargs = dict(fit_kwargs or {})
-    if not isinstance(fit_kwargs, dict):
-        fail("fit_kwargs", "a dict of `model.fit` arguments", fit_kwargs)
     fit_kwargs.setdefault("verbose", 0)
     if fine_tune_epochs is not None:
         fine_tune_epochs = check_int("fine_tune_epochs", fine_tune_epochs)

@@ -357,3 +357,33 @@ def test_score_errors() -> None:
     flat = np.r_[np.ones(10), np.arange(10.0)]
     with pytest.raises(ValueError, match=r"`series` must be varying before each origin"):
         score(backtest(toy, flat, horizon=2, origins=[8]), flat)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"build": 3}, r"`build` must be a callable returning a new Keras model"),
+        ({"look_back": 0}, r"`look_back` must be a positive integer"),
+        ({"mode": "rollout"}, r"`mode` must be one of 'recursive', 'direct'"),
+        ({"refit": "never"}, r"`refit` must be one of 'each', 'fine_tune'"),
+        ({"fit_kwargs": [("epochs", 1)]}, r"`fit_kwargs` must be None or a dict"),
+        ({"fine_tune_epochs": 0}, r"`fine_tune_epochs` must be a positive integer"),
+        ({"transform": "log"}, r"`transform` must be None or a callable"),
+    ],
+    ids=["build", "look_back", "mode", "refit", "fit_kwargs", "fine_tune_epochs", "transform"],
+)
+def test_model_forecaster_errors(kwargs: dict, match: str) -> None:
+    args = {"build": lambda: mean_of_window(4, 1), "look_back": 4, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        model_forecaster(**args)
+
+
+def test_forecaster_factory_errors() -> None:
+    with pytest.raises(ValueError, match=r"`period` must be a positive integer"):
+        seasonal_naive_forecaster(0)
+    with pytest.raises(ValueError, match=r"`lags` must be a positive integer"):
+        differencing((1, 0))
+    with pytest.raises(ValueError, match=r"`history` must be positive when log=True"):
+        differencing(1, log=True)(np.zeros((1, 5, 1)))
+    with pytest.raises(ValueError, match=r"`history` must be positive \(the walk runs on logs\)"):
+        seasonal_random_walk_forecaster(2)(np.r_[1.0, -1.0, 2.0, 3.0], 2)
