@@ -387,3 +387,17 @@ def test_forecaster_factory_errors() -> None:
         differencing(1, log=True)(np.zeros((1, 5, 1)))
     with pytest.raises(ValueError, match=r"`history` must be positive \(the walk runs on logs\)"):
         seasonal_random_walk_forecaster(2)(np.r_[1.0, -1.0, 2.0, 3.0], 2)
+
+
+def test_score_tanks_scales_each_entity() -> None:
+    tanks = np.stack([Y[:30], 5 * Y[10:40]])[:, :, None] + 20  # (2 entities, 30, 1)
+    frame = backtest(toy, tanks, horizon=2, origins=[15, 25])
+    got = score(frame, tanks, season=3).loc[("toy", "all")]
+    scaled = []
+    for e in range(2):
+        y = tanks[e, :, 0]
+        for o in (15, 25):
+            scale = np.mean(np.abs(y[3:o] - y[: o - 3]))
+            scaled += list(np.abs(toy(y[:o], 2) - y[o : o + 2]) / scale)
+    assert got["n"] == 8
+    np.testing.assert_allclose(got["mase"], np.mean(scaled))
