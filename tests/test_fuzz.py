@@ -6,8 +6,8 @@ that matches a plain reference, or a ``ValueError``/``TypeError`` whose message 
 package's one form: "`arg` must RULE. Received: ...". Any other exception (KeyError,
 IndexError, OverflowError, LinAlgError, an error from inside numpy or the graph) fails.
 
-The windows family (``look_back``, ``sliding``, ``next_step``, ``split``,
-``stateful_chunks``, ``WindowDataset``, ``tanks``) is not fuzzed here yet.
+``WindowDataset``'s batch index may also raise ``IndexError`` past the last batch, as
+every Python sequence does.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from keras_lstm_patterns import (
     one_to_many,
     stateful,
     stateful_generator,
+    windows,
 )
 
 NAMED = re.compile(r"`[^`]+` must .+\. Received: ", re.S)
@@ -90,7 +91,8 @@ def arrays(draw, shapes):
         return arr.astype(str)
     if kind == "list":
         return arr.tolist()
-    return arr.astype(kind)
+    with np.errstate(over="ignore"):  # 1e300 becomes inf in float32, on purpose
+        return arr.astype(kind)
 
 
 @st.composite
@@ -294,3 +296,149 @@ def test_bits_per_char(train, test, alphabet):
         ok, bits = attempt(fn, train, test, alphabet)
         if ok:
             assert np.isfinite(bits) and bits > 0
+
+
+# --- the windows family ---------------------------------------------------------------
+
+
+def reference_windows(arr, look, horizon, stride):
+    """A plain loop over each entity of ``(entities, T, F)``."""
+    xs, ys = [], []
+    for entity in arr:
+        i = 0
+        while i + look + horizon <= entity.shape[0]:
+            xs.append(entity[i : i + look])
+            ys.append(entity[i + look : i + look + horizon])
+            i += stride
+    return np.array(xs), np.array(ys)
+
+
+# no model to call: many more examples in the same time
+FUZZ_WINDOWS = settings(FUZZ, max_examples=300)
+fractions = st.sampled_from([0.3, 0.5, 0.8])
+series_shapes = [(12, 2), (12,), (3, 12, 2), (0,), (1, 1), (2, 3, 4, 1)]
+
+
+@FUZZ_WINDOWS
+@given(
+    series=messy(series_shapes),
+    look=small_counts,
+    horizon=st.one_of(st.just(1), small_counts),
+    stride=st.one_of(st.just(1), small_counts),
+    targets=st.one_of(st.none(), st.none(), st.integers(-1, 2), st.just([1, 0]), junk),
+)
+def test_look_back(series, look, horizon, stride, targets):
+    ok, out = attempt(
+        windows.look_back, series, look, horizon=horizon, stride=stride, targets=targets
+    )
+    if not ok:
+        return
+    arr = np.asarray(series, dtype=float)
+    arr = arr.reshape(1, len(arr), -1) if arr.ndim < 3 else arr
+    cols = slice(None) if targets is None else np.atleast_1d(targets).tolist()
+    rx, ry = reference_windows(arr, look, horizon, stride)
+    x, y = out
+    np.testing.assert_array_equal(x, rx)
+    ry = ry[..., cols]
+    np.testing.assert_array_equal(y, ry[:, 0] if horizon == 1 else ry)
+
+
+@FUZZ_WINDOWS
+@given(series=messy([(10, 2), (10,), (3, 4, 5)]), steps=small_counts, stride=small_counts)
+def test_sliding(series, steps, stride):
+    ok, x = attempt(windows.sliding, series, steps, stride=stride)
+    if ok:
+        arr = np.asarray(series, dtype=float).reshape(len(series), -1)
+        rx, _ = reference_windows(arr[None], steps, 0, stride)
+        np.testing.assert_array_equal(x, rx)
+
+
+@FUZZ_WINDOWS
+@given(sequences=messy([(2, 5, 3), (2, 5), (2, 1, 3), (5,)]), chunk=small_counts)
+def test_next_step_and_stateful_chunks(sequences, chunk):
+    ok, out = attempt(windows.next_step, sequences)
+    if ok:
+        arr = np.asarray(sequences)
+        np.testing.assert_array_equal(out[0], arr[:, :-1])
+        np.testing.assert_array_equal(out[1], arr[:, 1:])
+    ok, chunks = attempt(windows.stateful_chunks, sequences, chunk)
+    if ok:
+        np.testing.assert_array_equal(np.concatenate(chunks, axis=1), np.asarray(sequences))
+
+
+@FUZZ_WINDOWS
+@given(
+    series=messy([(3, 10, 2), (10, 2), (10,), (1,)]),
+    train=st.one_of(fractions, fractions, small_counts, junk),
+    look=st.one_of(st.just(0), small_counts),
+)
+def test_split(series, train, look):
+    ok, out = attempt(windows.split, series, train, look_back=look)
+    if not ok:
+        return
+    arr = np.asarray(series)
+    time_axis = 1 if arr.ndim == 3 else 0
+    a, b = (np.asarray(p) for p in out)
+    n = arr.shape[time_axis]
+    cut = a.shape[time_axis]
+    assert 1 <= cut < n and b.shape[time_axis] == n - cut + look
+    np.testing.assert_array_equal(np.take(arr, range(cut - look, n), axis=time_axis), b)
+
+
+@FUZZ_WINDOWS
+@given(
+    series=messy([(3, 20, 2), (20, 2), (20,)]),
+    look=small_counts,
+    batch=small_counts,
+    shuffle=st.one_of(st.booleans(), junk),
+    seed=st.one_of(st.none(), st.integers(-1, 3), junk),
+    index=st.one_of(st.integers(-2, 40), junk),
+)
+def test_window_dataset(series, look, batch, shuffle, seed, index):
+    ok, ds = attempt(
+        windows.WindowDataset, series, look, batch_size=batch, shuffle=shuffle, seed=seed
+    )
+    if not ok:
+        return
+    try:
+        ok, batch_xy = attempt(ds.__getitem__, index)
+    except IndexError:
+        assert not 0 <= index < len(ds)
+        return
+    if ok:
+        x, y = batch_xy
+        assert x.shape[1:] == (look, ds.series.shape[2]) and len(x) == len(y) <= batch
+
+
+messy_frames = st.fixed_dictionaries(
+    {
+        "id": st.lists(st.one_of(st.sampled_from(["a", "b"]), st.none()), min_size=1, max_size=6),
+        "t": st.lists(st.one_of(st.integers(0, 3), st.text(max_size=2), st.none()), max_size=6),
+        "x": st.lists(st.one_of(st.floats(), st.text(max_size=1)), max_size=6),
+    }
+)
+clean_frames = st.fixed_dictionaries(
+    {
+        "id": st.lists(st.sampled_from(["a", "b"]), min_size=6, max_size=6),
+        "t": st.permutations([0, 1, 2, 0, 1, 2]),
+        "x": st.lists(st.floats(-9, 9), min_size=6, max_size=6),
+    }
+)
+frames = st.one_of(clean_frames, clean_frames, messy_frames)
+
+
+@FUZZ_WINDOWS
+@given(
+    columns=frames,
+    features=st.one_of(st.just("x"), st.just(["x"]), st.just("x"), st.just(["x"]), junk),
+    pad=st.one_of(st.none(), st.just(0.0), junk),
+)
+def test_tanks(columns, features, pad):
+    import pandas as pd
+
+    n = len(columns["id"])
+    frame = pd.DataFrame({k: (list(v) + [None] * n)[:n] for k, v in columns.items()})
+    ok, out = attempt(windows.tanks, frame, id="id", time="t", features=features, pad=pad)
+    if ok:
+        x = out if pad is None else out[0]
+        assert x.shape[0] == frame["id"].nunique() and x.shape[2] == 1
