@@ -1,6 +1,10 @@
 """What every recipe shares: its command line, seeds, result files and tables.
 
-Recipes are scripts, not part of the package; this file keeps them short and alike.
+Recipes are scripts, not part of the package; this file keeps the plumbing out of the
+lesson. A recipe's ``main(run)`` reads top to bottom; :class:`Run` carries the command
+line (``--quick``, ``--seed``, ``--seeds``, ``--out``, ``--verbose``), runs a function
+once per seed with one progress line each, prints tables and writes ``results.json``
+and the plot.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,8 @@ import numpy as np
 
 # recipes build many small models on purpose; TensorFlow's "retracing" advice is noise here
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+import keras  # noqa: E402  (after the log settings above)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,3 +121,58 @@ def passengers_figure(y: np.ndarray, split: int, title: str) -> tuple[Any, Any]:
     ax.axvline(split, color="grey", ls=":")
     ax.set(xlabel="month since 1949-01", ylabel="passengers (thousands)", title=title)
     return fig, ax
+
+
+@dataclass
+class Run:
+    """One run of a recipe: its settings, and the plumbing every lesson shares."""
+
+    name: str
+    quick: bool = False
+    seeds: list[int] = field(default_factory=lambda: [0])
+    out: Path = ROOT / "results"
+    verbose: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def from_command_line(cls, doc: str, name: str) -> Run:
+        """Parse ``--quick --seed --seeds --out --verbose`` (``--quiet`` is the default)."""
+        parser = argparse.ArgumentParser(
+            description=doc.strip().splitlines()[0],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("--quick", action="store_true", help="tiny epochs, one seed")
+        parser.add_argument("--seed", type=int, default=0, help="first seed")
+        parser.add_argument("--seeds", type=int, help="how many seeds (5; 1 with --quick)")
+        parser.add_argument("--out", type=Path, default=ROOT / "results" / name, help="folder")
+        parser.add_argument("--verbose", action="store_true", help="show Keras's epoch logs")
+        parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)  # default
+        args = parser.parse_args()
+        count = args.seeds if args.seeds is not None else (1 if args.quick else 5)
+        return cls(
+            name=name,
+            quick=args.quick,
+            seeds=seed_list(args.seed, count),
+            out=args.out,
+            verbose=2 if args.verbose else 0,
+        )
+
+    def each_seed(self, label: str, fn: Callable[[int], Any]) -> list[Any]:
+        """``fn(seed)`` for every seed, Keras seeded first, one progress line per seed."""
+        results = []
+        for k, s in enumerate(self.seeds):
+            keras.utils.set_random_seed(s)
+            began = time.perf_counter()
+            results.append(fn(s))
+            took = time.perf_counter() - began
+            print(f"  {label}: seed {s} ({k + 1}/{len(self.seeds)}) in {took:.0f} s", flush=True)
+        return results
+
+    def table(self, title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+        spread = f"mean ± std over {len(self.seeds)} seeds" if len(self.seeds) > 1 else "1 seed"
+        note = " (--quick: a smoke test, too short to mean anything)" if self.quick else ""
+        return print_table(f"{title}; {spread}{note}", header, rows)
+
+    def save(self, results: dict[str, Any], fig: Any) -> Path:
+        """Write ``results.json`` and the plot, and say where they went."""
+        return save(self.out, self.name, results, fig, quick=self.quick, started=self.started)
