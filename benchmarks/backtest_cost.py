@@ -32,7 +32,7 @@ import pandas as pd
 from _common import table
 
 from keras_lstm_patterns import datasets, many_to_one
-from keras_lstm_patterns.backtest import (
+from keras_lstm_patterns.backtesting import (
     backtest,
     differencing,
     model_forecaster,
@@ -69,7 +69,7 @@ def main() -> None:
         backtest(seasonal_random_walk_forecaster(12), y, **common),
     ]
     if importlib.util.find_spec("statsmodels") is not None:
-        from keras_lstm_patterns.backtest import ets_forecaster, sarima_forecaster
+        from keras_lstm_patterns.backtesting import ets_forecaster, sarima_forecaster
 
         for f in (sarima_forecaster(), ets_forecaster(12)):
             start = time.perf_counter()

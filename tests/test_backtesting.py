@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from keras_lstm_patterns import datasets, many_to_one
-from keras_lstm_patterns.backtest import (
+from keras_lstm_patterns.backtesting import (
     autoregression_forecaster,
     backtest,
     differencing,
@@ -279,7 +279,7 @@ def test_model_forecaster_wrong_outputs() -> None:
 @pytest.mark.parametrize("origins", [[96, 120]], ids=["two-origins"])
 def test_classical_forecasters_on_airline(origins: list[int]) -> None:
     pytest.importorskip("statsmodels")
-    from keras_lstm_patterns.backtest import ets_forecaster, sarima_forecaster
+    from keras_lstm_patterns.backtesting import ets_forecaster, sarima_forecaster
 
     y = datasets.load_airline()
     for f in (sarima_forecaster(), ets_forecaster(12)):
