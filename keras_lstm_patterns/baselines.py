@@ -33,28 +33,36 @@ __all__ = [
 MAX_STEPS = 10**7
 
 
-def _type_fail(name: str, rule: str, value: Any, *, shown: str | None = None) -> None:
-    """The package's one message shape, as a ``TypeError`` (a value of the wrong kind)."""
-    try:
-        fail(name, rule, value, shown=shown or f"{name} of type {type(value).__name__}")
-    except ValueError as err:
-        raise TypeError(str(err)) from None
-
-
 def _values(
     name: str, values: Any, *, ndims: tuple[int, ...] = (1,), positive: bool = False
 ) -> np.ndarray:
     """``values`` as a float64 array of finite real numbers with one of ``ndims`` axes
     (and all above 0 when ``positive``: the log-based baselines), refused by name."""
     if values is None or isinstance(values, str | bytes | dict):
-        _type_fail(name, "an array of real numbers", values)
+        fail(
+            name,
+            "an array of real numbers",
+            values,
+            shown=f"{name} of type {type(values).__name__}",
+            error=TypeError,
+        )
     try:
         raw = np.asarray(values)
     except (TypeError, ValueError):
-        _type_fail(name, "an array of real numbers", values)
+        fail(
+            name,
+            "an array of real numbers",
+            values,
+            shown=f"{name} of type {type(values).__name__}",
+            error=TypeError,
+        )
     if not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
-        _type_fail(
-            name, "real numbers (integer or float)", values, shown=f"{name} with dtype {raw.dtype}"
+        fail(
+            name,
+            "real numbers (integer or float)",
+            values,
+            shown=f"{name} with dtype {raw.dtype}",
+            error=TypeError,
         )
     arr = raw.astype("float64")
     if arr.ndim not in ndims:
@@ -201,17 +209,35 @@ def autoregression_rollout(
 def _check_texts(train: Sequence[str], test: Sequence[str], alphabet: str) -> dict[str, int]:
     """Check the texts and the alphabet; return the index of each character."""
     if not isinstance(alphabet, str) or not alphabet:
-        _type_fail("alphabet", "a non-empty str of distinct characters", alphabet)
+        fail(
+            "alphabet",
+            "a non-empty str of distinct characters",
+            alphabet,
+            shown=f"alphabet of type {type(alphabet).__name__}",
+            error=TypeError,
+        )
     if len(set(alphabet)) != len(alphabet):
         repeated = sorted({c for c in alphabet if alphabet.count(c) > 1})
         fail("alphabet", "distinct characters", alphabet, shown=f"alphabet repeating {repeated}")
     index = {c: i for i, c in enumerate(alphabet)}
     for name, texts in (("train", train), ("test", test)):
         if isinstance(texts, str) or not isinstance(texts, Sequence):
-            _type_fail(name, "a sequence of texts (a list of str)", texts)
+            fail(
+                name,
+                "a sequence of texts (a list of str)",
+                texts,
+                shown=f"{name} of type {type(texts).__name__}",
+                error=TypeError,
+            )
         for k, text in enumerate(texts):
             if not isinstance(text, str):
-                _type_fail(f"{name}[{k}]", "a str", text)
+                fail(
+                    f"{name}[{k}]",
+                    "a str",
+                    text,
+                    shown=f"{name}[{k}] of type {type(text).__name__}",
+                    error=TypeError,
+                )
             for pos, c in enumerate(text):
                 if c not in index:
                     fail(
@@ -259,7 +285,13 @@ def bigram_bits_per_char(
     """
     index = _check_texts(train, test, alphabet)
     if not isinstance(score_first, bool | np.bool_):
-        _type_fail("score_first", "True or False", score_first)
+        fail(
+            "score_first",
+            "True or False",
+            score_first,
+            shown=f"score_first of type {type(score_first).__name__}",
+            error=TypeError,
+        )
     k = len(alphabet)
     pair = np.ones((k, k))
     uni = np.ones(k)

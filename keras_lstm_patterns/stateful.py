@@ -16,7 +16,6 @@ under a distribution strategy with more than one replica.
 from __future__ import annotations
 
 import os
-import uuid
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 from . import _carry
 from ._checks import check_finite, check_int, check_optional_int, fail
+from ._files import atomic_write
 from .explain import flat_layers
 from .windows import stateful_chunks
 
@@ -55,17 +55,15 @@ def stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
     ]
 
 
-def _type_fail(name: str, rule: str, value: Any, *, shown: str | None = None) -> None:
-    """The package's one message shape, as a ``TypeError`` (a value of the wrong kind)."""
-    try:
-        fail(name, rule, value, shown=shown or f"{name} of type {type(value).__name__}")
-    except ValueError as err:
-        raise TypeError(str(err)) from None
-
-
 def _require_model(model: Any) -> keras.Model:
     if not isinstance(model, keras.Model):
-        _type_fail("model", "a keras.Model", model)
+        fail(
+            "model",
+            "a keras.Model",
+            model,
+            shown=f"model of type {type(model).__name__}",
+            error=TypeError,
+        )
     return model
 
 
@@ -73,14 +71,30 @@ def _real_array(name: str, value: Any, *, dtype: str | None = None) -> np.ndarra
     """``value`` as an array of finite real numbers, refused by name otherwise (no object,
     string, bool or complex values; NaN and inf are named by position)."""
     if value is None or isinstance(value, str | bytes | dict):
-        _type_fail(name, "an array of real numbers", value)
+        fail(
+            name,
+            "an array of real numbers",
+            value,
+            shown=f"{name} of type {type(value).__name__}",
+            error=TypeError,
+        )
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
-        _type_fail(name, "an array of real numbers", value)
+        fail(
+            name,
+            "an array of real numbers",
+            value,
+            shown=f"{name} of type {type(value).__name__}",
+            error=TypeError,
+        )
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        _type_fail(
-            name, "real numbers (integer or float)", value, shown=f"{name} with dtype {arr.dtype}"
+        fail(
+            name,
+            "real numbers (integer or float)",
+            value,
+            shown=f"{name} with dtype {arr.dtype}",
+            error=TypeError,
         )
     check_finite(name, arr)
     if dtype is None:
@@ -191,7 +205,13 @@ def set_states(model: keras.Model, states: Sequence[Sequence[np.ndarray]]) -> No
     layers = _require_stateful(model)
     rule = "a list with one list of `(batch, units)` arrays per stateful layer"
     if not isinstance(states, list | tuple):
-        _type_fail("states", rule + " (as get_states returns)", states)
+        fail(
+            "states",
+            rule + " (as get_states returns)",
+            states,
+            shown=f"states of type {type(states).__name__}",
+            error=TypeError,
+        )
     if len(states) != len(layers):
         fail(
             "states",
@@ -203,7 +223,13 @@ def set_states(model: keras.Model, states: Sequence[Sequence[np.ndarray]]) -> No
     for i, (layer, values) in enumerate(zip(layers, states)):
         variables = _states_of(layer)
         if not isinstance(values, list | tuple):
-            _type_fail(f"states[{i}]", f"a list of arrays for layer {layer.name!r}", values)
+            fail(
+                f"states[{i}]",
+                f"a list of arrays for layer {layer.name!r}",
+                values,
+                shown=f"states[{i}] of type {type(values).__name__}",
+                error=TypeError,
+            )
         if len(values) != len(variables):
             fail(
                 "states",
@@ -227,7 +253,13 @@ def set_states(model: keras.Model, states: Sequence[Sequence[np.ndarray]]) -> No
 
 def _check_path(path: Any) -> Path:
     if not isinstance(path, str | os.PathLike):
-        _type_fail("path", "a file path (str or pathlib.Path)", path)
+        fail(
+            "path",
+            "a file path (str or pathlib.Path)",
+            path,
+            shown=f"path of type {type(path).__name__}",
+            error=TypeError,
+        )
     path = Path(path)
     if path.name in ("", ".", ".."):
         fail("path", "a file name, not a folder", str(path))
@@ -252,7 +284,13 @@ def save_states(model: keras.Model, path: str | Path, *, overwrite: bool = True)
     """
     path = _check_path(path)
     if not isinstance(overwrite, bool | np.bool_):
-        _type_fail("overwrite", "True or False", overwrite)
+        fail(
+            "overwrite",
+            "True or False",
+            overwrite,
+            shown=f"overwrite of type {type(overwrite).__name__}",
+            error=TypeError,
+        )
     final = path if path.suffix.lower() == ".npz" else path.with_name(path.name + ".npz")
     for candidate in (path, final):
         if candidate.is_dir():
@@ -276,17 +314,7 @@ def save_states(model: keras.Model, path: str | Path, *, overwrite: bool = True)
         for i, values in enumerate(get_states(model))
         for j, value in enumerate(values)
     }
-    # a unique name beside the target (same file system, so the rename is atomic),
-    # created with the usual permissions
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def load_states(model: keras.Model, path: str | Path) -> None:
