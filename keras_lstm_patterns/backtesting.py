@@ -35,13 +35,14 @@ import numpy as np
 import pandas as pd
 
 from . import baselines
-from ._checks import check_choice, check_int, fail, is_int
+from ._checks import check_choice, check_fraction, check_int, fail, is_int
 from .windows import look_back as _look_back
 
 __all__ = [
     "Forecaster",
     "autoregression_forecaster",
     "backtest",
+    "conformal",
     "differencing",
     "drift_forecaster",
     "ets_forecaster",
@@ -284,7 +285,8 @@ def score(frame: pd.DataFrame, series: Any, *, season: int = 1) -> pd.DataFrame:
     Returns:
         A ``DataFrame`` indexed by ``model``, ``feature`` (several features only) and
         ``step`` (1..horizon, then ``"all"``: every row of that model), with columns
-        ``n`` (rows), ``rmse``, ``mae`` and ``mase``.
+        ``n`` (rows), ``rmse``, ``mae`` and ``mase``, and ``coverage`` (the share of
+        actual values inside ``[lower, upper]``) for a frame from :func:`conformal`.
 
     Raises:
         ValueError: a frame without the backtest columns, a series that is not the
@@ -355,15 +357,25 @@ def score(frame: pd.DataFrame, series: Any, *, season: int = 1) -> pd.DataFrame:
         )
     err = frame["forecast"].to_numpy() - frame["actual"].to_numpy()
     parts = pd.DataFrame({"sq": err**2, "abs": np.abs(err), "scaled": np.abs(err) / scale})
+    intervals = {"lower", "upper"} <= set(frame.columns)
+    if intervals:
+        inside = (frame["lower"] <= frame["actual"]) & (frame["actual"] <= frame["upper"])
+        parts["inside"] = inside.to_numpy(dtype=float)
     keys = ["model", "feature"] if "feature" in frame else ["model"]
     for k in keys:
         parts[k] = frame[k].to_numpy()
     parts["step"] = step
 
     def summary(groups: Any) -> pd.DataFrame:
-        out = groups.agg(
-            n=("sq", "size"), rmse=("sq", "mean"), mae=("abs", "mean"), mase=("scaled", "mean")
-        )
+        stats = {
+            "n": ("sq", "size"),
+            "rmse": ("sq", "mean"),
+            "mae": ("abs", "mean"),
+            "mase": ("scaled", "mean"),
+        }
+        if intervals:
+            stats["coverage"] = ("inside", "mean")
+        out = groups.agg(**stats)
         out["rmse"] = np.sqrt(out["rmse"])
         return out
 
@@ -377,6 +389,106 @@ def score(frame: pd.DataFrame, series: Any, *, season: int = 1) -> pd.DataFrame:
         total.index = pd.MultiIndex.from_tuples([(*key, "all")], names=[*keys, "step"])
         rows.append(total)
     return pd.concat(rows)
+
+
+def conformal(
+    calibration: pd.DataFrame,
+    frame: pd.DataFrame,
+    *,
+    coverage: float = 0.8,
+    relative: bool = False,
+) -> pd.DataFrame:
+    """Prediction intervals from the errors of an earlier backtest (split conformal).
+
+    For each model, feature and step, the interval's half-width is the
+    ``ceil((n + 1) * coverage) / n`` quantile of the ``n`` absolute errors that
+    ``calibration`` (a backtest at earlier origins) made at that step. If the errors of
+    the later forecasts behave like the calibration errors (exchangeable), the interval
+    covers the truth with probability at least ``coverage``: a guarantee that needs no
+    model of the noise and works for any forecaster, Keras or classical. With
+    ``relative=True`` the errors are ``|actual / forecast - 1|`` and the interval is
+    ``forecast * (1 +/- width)``: for series whose spread grows with their level.
+
+    Args:
+        calibration: :func:`backtest` output at origins before those of ``frame``, with
+            the same models and steps.
+        frame: the :func:`backtest` output to put intervals around.
+        coverage: the nominal coverage, in (0, 1).
+        relative: scale the errors by the forecast.
+
+    Returns:
+        ``frame`` with two more columns, ``lower`` and ``upper``; :func:`score` then
+        reports each model's ``coverage`` (the share of actual values inside).
+
+    Raises:
+        ValueError: frames without the backtest columns, a calibration frame that misses
+            a (model, feature, step) of ``frame`` or has too few rows for the coverage
+            (``ceil(1 / (1 - coverage)) - 1`` per step), calibration origins that are not
+            all before ``frame``'s, or a ``coverage`` outside (0, 1).
+
+    >>> y = np.sin(np.arange(60.0))
+    >>> f = seasonal_naive_forecaster(6)
+    >>> calib = backtest(f, y, horizon=2, origins=list(range(10, 40)))
+    >>> test = conformal(calib, backtest(f, y, horizon=2, origins=[44, 50]), coverage=0.8)
+    >>> test[["origin", "step", "actual", "lower", "upper"]].round(2)
+       origin  step  actual  lower  upper
+    0      44     1    0.02   0.04   0.55
+    1      44     2    0.85   0.71   1.22
+    2      50     1   -0.26  -0.24   0.28
+    3      50     2    0.67   0.59   1.11
+    >>> score(test, y)["coverage"].tolist()  # step 1, step 2, all: 4 values are too few
+    [0.0, 1.0, 0.5]
+    """
+    need = {"model", "origin", "step", "actual", "forecast"}
+    for name, f in (("calibration", calibration), ("frame", frame)):
+        if not isinstance(f, pd.DataFrame) or not need <= set(f.columns):
+            fail(name, "a backtest frame with columns " + ", ".join(sorted(need)), f)
+    coverage = check_fraction("coverage", coverage, low=0.0)
+    if coverage == 0.0:
+        fail("coverage", "a number in (0, 1)", coverage)
+    if calibration["origin"].max() + calibration["step"].max() - 1 >= frame["origin"].min():
+        fail(
+            "calibration",
+            "a backtest whose forecasts all end before the first origin of `frame` (its "
+            "errors must not have seen the values being covered)",
+            None,
+            shown=f"calibration forecasts up to position "
+            f"{calibration['origin'].max() + calibration['step'].max() - 1}, frame from "
+            f"origin {frame['origin'].min()}",
+        )
+    keys = ["model", "feature", "step"] if "feature" in frame else ["model", "step"]
+    actual, fc = calibration["actual"].to_numpy(), calibration["forecast"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = np.abs(actual / fc - 1.0) if relative else np.abs(actual - fc)
+    errors = pd.Series(err, index=pd.MultiIndex.from_frame(calibration[keys]))
+    need_n = int(np.ceil(1.0 / (1.0 - coverage) - 1e-9)) - 1  # ceil((n+1)c) <= n
+    widths = {}
+    for key, group in errors.groupby(level=keys, sort=False):
+        values = np.sort(group.to_numpy())
+        n = len(values)
+        if n < need_n or not np.isfinite(values).all():
+            fail(
+                "calibration",
+                f"a backtest with at least {need_n} finite errors per {', '.join(keys)} "
+                f"for coverage={coverage}",
+                None,
+                shown=f"{n} rows for {key}",
+            )
+        rank = min(int(np.ceil((n + 1) * coverage)), n)
+        widths[key] = values[rank - 1]
+    index = pd.MultiIndex.from_frame(frame[keys])
+    missing = [k for k in index.unique() if k not in widths]
+    if missing:
+        fail(
+            "calibration",
+            "a backtest of the same models, features and steps as `frame`",
+            None,
+            shown=f"no calibration rows for {missing[0]}",
+        )
+    width = np.array([widths[k] for k in index])
+    forecast = frame["forecast"].to_numpy()
+    half = np.abs(forecast) * width if relative else width
+    return frame.assign(lower=forecast - half, upper=forecast + half)
 
 
 # ----------------------------------------------------------------------------------------

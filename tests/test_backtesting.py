@@ -11,6 +11,7 @@ from keras_lstm_patterns import datasets, many_to_one
 from keras_lstm_patterns.backtesting import (
     autoregression_forecaster,
     backtest,
+    conformal,
     differencing,
     drift_forecaster,
     model_forecaster,
@@ -401,3 +402,55 @@ def test_score_tanks_scales_each_entity() -> None:
             scaled += list(np.abs(toy(y[:o], 2) - y[o : o + 2]) / scale)
     assert got["n"] == 8
     np.testing.assert_allclose(got["mase"], np.mean(scaled))
+
+
+# --- conformal intervals -----------------------------------------------------------------
+
+
+def test_conformal_width_is_the_ranked_calibration_error():
+    y = np.sin(np.arange(40.0)) * 3 + 5
+    f = persistence_forecaster()
+    calib = backtest(f, y, horizon=1, origins=list(range(1, 11)))  # 10 errors at step 1
+    test = backtest(f, y, horizon=1, origins=[20, 30])
+    out = conformal(calib, test, coverage=0.8)
+    errors = np.sort(np.abs(calib["actual"] - calib["forecast"]).to_numpy())
+    width = errors[int(np.ceil(11 * 0.8)) - 1]  # the 9th smallest of 10
+    np.testing.assert_allclose(out["upper"] - out["forecast"], width)
+    np.testing.assert_allclose(out["forecast"] - out["lower"], width)
+    rel = conformal(calib, test, coverage=0.8, relative=True)
+    ratio = np.sort(np.abs(calib["actual"] / calib["forecast"] - 1).to_numpy())[8]
+    np.testing.assert_allclose(rel["upper"], rel["forecast"] + np.abs(rel["forecast"]) * ratio)
+
+
+@pytest.mark.parametrize("coverage", [0.8, 0.9])
+def test_conformal_covers_what_it_promises_on_noise(coverage):
+    rng = np.random.default_rng(0)
+    y = np.cumsum(rng.normal(size=1300))  # a random walk: persistence errors are i.i.d.
+    f = persistence_forecaster()
+    calib = backtest(f, y, horizon=2, origins=list(range(10, 600)))
+    test = backtest(f, y, horizon=2, origins=list(range(700, 1290)))
+    scores = score(conformal(calib, test, coverage=coverage), y)
+    got = scores.loc[("persistence", "all"), "coverage"]
+    assert abs(got - coverage) < 0.04, got
+
+
+def test_conformal_errors():
+    y = np.sin(np.arange(40.0))
+    f = persistence_forecaster()
+    calib = backtest(f, y, horizon=1, origins=list(range(1, 4)))
+    test = backtest(f, y, horizon=1, origins=[30])
+    with pytest.raises(
+        ValueError,
+        match=r"`calibration` must be a backtest with at least 4 finite errors per model, step",
+    ):
+        conformal(calib, test, coverage=0.8)
+    late = backtest(f, y, horizon=1, origins=list(range(30, 38)))
+    with pytest.raises(ValueError, match=r"`calibration` must be a backtest whose forecasts all"):
+        conformal(late, test)
+    other = backtest(drift_forecaster(), y, horizon=1, origins=list(range(2, 20)))
+    with pytest.raises(ValueError, match=r"`calibration` must be a backtest of the same models"):
+        conformal(other, test)
+    with pytest.raises(ValueError, match=r"`coverage` must be a number in"):
+        conformal(other, test, coverage=1.0)
+    with pytest.raises(ValueError, match=r"`frame` must be a backtest frame"):
+        conformal(other, "nope")
