@@ -1,4 +1,4 @@
-"""Python source as text: a character-level next-token model with a TimeDistributed head.
+"""Python source as text: a character-level next-token model with a per-step head.
 
 Pattern: next-token prediction (`next_token_model`: Embedding, GRU with
 return_sequences=True, a softmax head applied at every step), sampling by feeding each
@@ -11,23 +11,24 @@ Shows: `windows.next_step` on integer sequences, the bits per character on held-
 files against a unigram and a bigram model counted on the same training text and
 scored on the same positions, and a generated sample with temperature.
 Command: python recipes/text_next_token.py [--quick] [--seed 0] [--seeds 5] [--out DIR]
-Expected: far fewer bits per character than the bigram model (RESULTS.md).
+How long: about 11 min a seed on two cores (--quick: about 10 s).
+Expected: far fewer bits per character than the bigram model, and a sample that looks
+like Python (indentation, `self.`, docstrings) without being correct Python; RESULTS.md
+has the measured figures.
 """
 
-from __future__ import annotations
+import os
 
-from _common import cli, figure, fmt, mean_std, print_table, save, seed_list
-
-# isort: split
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import sysconfig
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
+from _common import Run, figure, fmt, mean_std
 
-from keras_lstm_patterns import baselines, next_token_model, stateful, windows
+from keras_lstm_patterns import baselines, explain, next_token_model, stateful, windows
 
 NAME = "text_next_token"
 TRAIN_FILES = [
@@ -41,6 +42,7 @@ CONFIG = {"embedding_dim": 32, "units": 256, "steps": 128, "batch": 64, "epochs"
 
 
 def read(names: list[str], limit: int | None = None) -> list[str]:
+    """The standard library files `names`, tabs as spaces, other characters as "?"."""
     root = Path(sysconfig.get_paths()["stdlib"])
     texts = []
     for name in names:
@@ -60,7 +62,15 @@ def chunks(texts: list[str], steps: int) -> np.ndarray:
     return np.stack(rows)
 
 
+def build(cfg: dict, **kwargs) -> keras.Model:
+    """The next-token model: Embedding, GRU over every step, a softmax at every step."""
+    return next_token_model(
+        len(ALPHABET), embedding_dim=cfg["embedding_dim"], units=cfg["units"], **kwargs
+    )
+
+
 def bits_per_char(model: keras.Model, seqs: np.ndarray) -> float:
+    """Mean -log2 of the probability the model gave each next character."""
     x, y = windows.next_step(seqs)
     probs = np.asarray(model.predict(x, batch_size=64, verbose=0))
     p = np.take_along_axis(probs, y[..., None], axis=-1)[..., 0]
@@ -71,13 +81,7 @@ def sample(
     model: keras.Model, cfg: dict, prompt: str, n: int, temperature: float, seed: int
 ) -> str:
     """Feed the prompt, then each drawn character back, through a stateful copy."""
-    gen = next_token_model(
-        len(ALPHABET),
-        embedding_dim=cfg["embedding_dim"],
-        units=cfg["units"],
-        stateful=True,
-        batch_size=1,
-    )
+    gen = build(cfg, stateful=True, batch_size=1)
     gen.set_weights(model.get_weights())
     stateful.reset_states(gen)
     rng = np.random.default_rng(seed)
@@ -92,15 +96,51 @@ def sample(
     return prompt + "".join(out)
 
 
-def main(
-    seed: int = 0, seeds: int = 5, quick: bool = False, out: Path | None = None, verbose: int = 2
-) -> dict:
-    started = time.perf_counter()
-    cfg = dict(CONFIG, units=32, epochs=1) if quick else CONFIG
-    train_text = read(TRAIN_FILES, 20_000 if quick else None)
-    test_text = read(HELD_OUT, 5_000 if quick else None)
+def plot(curves: list, seeds: list[int], base: dict, held_out: float) -> tuple:
+    """Training loss per epoch and seed, beside the held-out figures."""
+    fig, ax = figure(figsize=(7, 4))
+    for s, c in zip(seeds, curves):
+        ax.plot(np.arange(1, len(c) + 1), c, marker="o", label=f"seed {s}: training")
+    for k, v in base.items():
+        ax.axhline(v, ls=":", color="grey")
+        ax.text(1, v, f" {k} (held out)", va="bottom", fontsize=8)
+    ax.axhline(held_out, ls="--", color="tab:red")
+    ax.text(1, held_out, " GRU (held out, mean)", va="bottom", fontsize=8, color="tab:red")
+    ax.set(xlabel="epoch", ylabel="bits per character", title="Character model on Python sources")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def main(run: Run) -> dict:
+    """
+    ## The data: Python's own sources, as integers
+
+    Ten standard library modules train the model; four others are held out. Every
+    character becomes its index in a 96-character alphabet (newline and printable
+    ASCII), and each text is cut into non-overlapping chunks of 129 characters.
+    """
+    cfg = dict(CONFIG, units=32, epochs=1) if run.quick else CONFIG
+    train_text = read(TRAIN_FILES, 20_000 if run.quick else None)
+    test_text = read(HELD_OUT, 5_000 if run.quick else None)
+    print(f"characters: {sum(map(len, train_text)):,} train, {sum(map(len, test_text)):,} held out")
     train, test = chunks(train_text, cfg["steps"]), chunks(test_text, cfg["steps"])
-    # the baselines score exactly the model's targets: every character but each chunk's first
+    print(f"chunks: train {train.shape}, held out {test.shape}  (samples, steps + 1)")
+
+    """
+    `windows.next_step` splits each chunk into the input (characters 0..127) and the
+    target (characters 1..128): at every step the model sees one character and is
+    asked for the next.
+    """
+    x, y = windows.next_step(train)
+    print(f"x {x.shape}, y {y.shape}  (samples, steps): y[:, t] is x[:, t + 1]")
+
+    """
+    ## Baselines: character counts
+
+    The unigram model predicts every character with its frequency in the training text;
+    the bigram model with its frequency after the previous character. Both score exactly
+    the model's targets: every held-out character but each chunk's first.
+    """
     test_chunks = ["".join(ALPHABET[i] for i in row) for row in test]
     base = {
         "unigram": baselines.unigram_bits_per_char(
@@ -110,44 +150,59 @@ def main(
             train_text, test_chunks, ALPHABET, score_first=False
         ),
     }
-    x, y = windows.next_step(train)
-    bpc, curves = [], []
-    for s in seed_list(seed, seeds):
-        keras.utils.set_random_seed(s)
-        model = next_token_model(
-            len(ALPHABET), embedding_dim=cfg["embedding_dim"], units=cfg["units"], steps=None
-        )
+
+    """
+    ## The model: a GRU over every step, a softmax at every step
+
+    `return_sequences=True` keeps the GRU's output at every step, and the Dense head is
+    applied to each of them, so one chunk trains 128 predictions at once. `steps=None`:
+    the same weights read a chunk of 128 characters or, below, one character at a time.
+    """
+    print(explain(build(cfg, steps=None)))
+
+    """
+    ## Train, one model per seed
+
+    Cross-entropy in nats per character; divided by ln 2 it is bits per character.
+    """
+
+    def one_seed(seed: int) -> tuple:
+        model = build(cfg, steps=None)
         model.compile(
             optimizer=keras.optimizers.Adam(cfg["lr"]), loss="sparse_categorical_crossentropy"
         )
         hist = model.fit(
-            x, y, epochs=cfg["epochs"], batch_size=cfg["batch"], verbose=verbose, shuffle=True
+            x, y, epochs=cfg["epochs"], batch_size=cfg["batch"], verbose=run.verbose, shuffle=True
         )
-        curves.append(np.array(hist.history["loss"]) / np.log(2))
-        bpc.append(bits_per_char(model, test))
-        print(f"seed {s}: held-out {bpc[-1]:.3f} bits per character", flush=True)
+        return model, np.array(hist.history["loss"]) / np.log(2), bits_per_char(model, test)
+
+    runs = run.each_seed("GRU", one_seed)
+    model, curves, bpc = runs[-1][0], [r[1] for r in runs], [r[2] for r in runs]
+
+    """
+    ## Bits per character on the held-out files
+    """
     stat = mean_std(bpc)
-    table = print_table(
+    table = run.table(
         f"Bits per character on {len(test) * cfg['steps']:,} held-out characters "
-        f"({', '.join(HELD_OUT)}); mean ± std over {seeds} seed(s){' (QUICK)' if quick else ''}",
+        f"({', '.join(HELD_OUT)})",
         ["model", "bits per character"],
         [
             [f"GRU({cfg['units']}) next-token model", fmt(stat, 3)],
             *[[k, fmt(v, 3)] for k, v in base.items()],
         ],
     )
-    text = sample(model, cfg, "def ", 300, 0.7, seed)
-    print("sample (temperature 0.7):\n" + text + "\n", flush=True)
-    fig, ax = figure(figsize=(7, 4))
-    for k, c in enumerate(curves):
-        ax.plot(np.arange(1, len(c) + 1), c, marker="o", label=f"seed {seed + k}: training")
-    for k, v in base.items():
-        ax.axhline(v, ls=":", color="grey")
-        ax.text(1, v, f" {k} (held out)", va="bottom", fontsize=8)
-    ax.axhline(stat["mean"], ls="--", color="tab:red")
-    ax.text(1, stat["mean"], " GRU (held out, mean)", va="bottom", fontsize=8, color="tab:red")
-    ax.set(xlabel="epoch", ylabel="bits per character", title="Character model on Python sources")
-    ax.legend(fontsize=7)
+
+    """
+    ## Sampling: one character at a time through a stateful copy
+
+    A copy of the model with `stateful=True, batch_size=1` takes the trained weights. It
+    reads the prompt, then each drawn character is fed back as the next input, the GRU's
+    state carried from call to call. Temperature 0.7 sharpens the distribution.
+    """
+    text = sample(model, cfg, "def ", 300, 0.7, run.seeds[0])
+    print("sample (temperature 0.7, last seed's model):\n" + text + "\n", flush=True)
+
     results = {
         "bits_per_char": stat,
         "baselines": base,
@@ -157,9 +212,9 @@ def main(
         "sample": text,
         "table": table,
     }
-    save(out or Path("results") / NAME, NAME, results, fig, quick=quick, started=started)
+    run.save(results, plot(curves, run.seeds, base, stat["mean"]))
     return results
 
 
 if __name__ == "__main__":
-    cli(main, __doc__, NAME)
+    main(Run.from_command_line(__doc__, NAME))
