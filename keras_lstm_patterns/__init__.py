@@ -1,26 +1,79 @@
-"""keras_lstm_patterns: the recurrent-network patterns of Keras, as tested code."""
+"""keras_lstm_patterns: the recurrent-network patterns of Keras, as tested code.
 
-from . import datasets as datasets
-from . import scaling as scaling
-from . import stateful as stateful
-from . import windows as windows
-from ._patterns import PatternModel as PatternModel
-from ._patterns import Seq2Seq as Seq2Seq
-from ._patterns import many_to_many as many_to_many
-from ._patterns import many_to_one as many_to_one
-from ._patterns import next_token_model as next_token_model
-from ._patterns import one_to_many as one_to_many
-from ._patterns import seq2seq_autoencoder as seq2seq_autoencoder
-from ._patterns import stateful_generator as stateful_generator
+Every name below is imported from its module on first use (PEP 562), so that the ``klp``
+command line starts without loading Keras. ``explain`` and ``PATTERNS`` are imported
+now: their module loads Keras only when a model is built or read. When Keras is already
+imported, everything is imported at once, which also registers the package's layers for
+``keras.models.load_model``.
+"""
+
+import sys as _sys
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from .explain import PATTERNS as PATTERNS
 from .explain import explain as explain
-from .scaling import normalized as normalized
-from .stateful import fit_stateful as fit_stateful
-from .stateful import forecast as forecast
-from .stateful import generate as generate
-from .stateful import predict_chunks as predict_chunks
-from .stateful import reset_states as reset_states
-from .stateful import with_batch_size as with_batch_size
+
+# name -> (module, attribute); attribute None: the module itself
+_LAZY = {
+    "datasets": (".datasets", None),
+    "scaling": (".scaling", None),
+    "stateful": (".stateful", None),
+    "windows": (".windows", None),
+    "PatternModel": ("._patterns", "PatternModel"),
+    "Seq2Seq": ("._patterns", "Seq2Seq"),
+    "many_to_many": ("._patterns", "many_to_many"),
+    "many_to_one": ("._patterns", "many_to_one"),
+    "next_token_model": ("._patterns", "next_token_model"),
+    "one_to_many": ("._patterns", "one_to_many"),
+    "seq2seq_autoencoder": ("._patterns", "seq2seq_autoencoder"),
+    "stateful_generator": ("._patterns", "stateful_generator"),
+    "normalized": (".scaling", "normalized"),
+    "fit_stateful": (".stateful", "fit_stateful"),
+    "forecast": (".stateful", "forecast"),
+    "generate": (".stateful", "generate"),
+    "predict_chunks": (".stateful", "predict_chunks"),
+    "reset_states": (".stateful", "reset_states"),
+    "with_batch_size": (".stateful", "with_batch_size"),
+}
+
+if _TYPE_CHECKING:
+    from . import datasets as datasets
+    from . import scaling as scaling
+    from . import stateful as stateful
+    from . import windows as windows
+    from ._patterns import PatternModel as PatternModel
+    from ._patterns import Seq2Seq as Seq2Seq
+    from ._patterns import many_to_many as many_to_many
+    from ._patterns import many_to_one as many_to_one
+    from ._patterns import next_token_model as next_token_model
+    from ._patterns import one_to_many as one_to_many
+    from ._patterns import seq2seq_autoencoder as seq2seq_autoencoder
+    from ._patterns import stateful_generator as stateful_generator
+    from .scaling import normalized as normalized
+    from .stateful import fit_stateful as fit_stateful
+    from .stateful import forecast as forecast
+    from .stateful import generate as generate
+    from .stateful import predict_chunks as predict_chunks
+    from .stateful import reset_states as reset_states
+    from .stateful import with_batch_size as with_batch_size
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for key, (module, attribute) in _LAZY.items():  # all at once: one Keras import
+        mod = _import_module(module, __name__)
+        globals()[key] = mod if attribute is None else getattr(mod, attribute)
+    return globals()[name]
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+if "keras" in _sys.modules:
+    __getattr__("PatternModel")
 
 __all__ = [
     "PATTERNS",

@@ -5,14 +5,15 @@ with the state arrow running across, output boxes only where a layer returns the
 ``RepeatVector`` as one vector entering every step, a stateful layer's state leaving
 the right edge for the next batch, the feedback arrow of ``generate``/``forecast``, and
 the per-step head. Every box and arrow carries a ``gid`` (``box:cell``,
-``arrow:state``...), and :class:`Drawing` counts them from the figure itself.
+``arrow:state``, ``mark:shared``...), and :class:`Drawing` counts them from the figure
+itself. Each recurrent row is framed as what it is: one cell, its weights shared by every
+step.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,8 @@ from typing import Any
 import keras
 
 from ._checks import check_choice, check_int, fail
-from .explain import PATTERNS, build_pattern, flat_layers, pattern_of, require_built
-from .windows import stateful_chunks
+from ._files import atomic_write
+from .explain import PATTERNS, build_pattern, flat_layers, is_recurrent, pattern_of, require_built
 
 __all__ = ["MAX_COLUMNS", "Drawing", "diagram", "diagram_batches"]
 
@@ -35,19 +36,22 @@ COLORS = {
     "head": "#fde9b4",
     "repeat": "#e0d4f5",
     "embedding": "#d7eef0",
+    "warmup": "#eeeeee",
 }
 
 
 @dataclass
 class Drawing:
     """What was drawn: the file, the step numbers of the columns, and the counts of
-    boxes and arrows by kind, read back from the figure's artists."""
+    boxes, arrows and marks (``shared``: a frame around one recurrent row; ``reset``: a
+    state reset) by kind, read back from the figure's artists."""
 
     path: Path
     columns: list[int | None]
     boxes: Counter = field(default_factory=Counter)
     arrows: Counter = field(default_factory=Counter)
     title: str = ""
+    marks: Counter = field(default_factory=Counter)
 
 
 def _columns(steps: int) -> list[int | None]:
@@ -67,19 +71,49 @@ class _Canvas:
     ) -> tuple[float, float]:
         from matplotlib.patches import FancyBboxPatch
 
+        faint = kind == "warmup"
         patch = FancyBboxPatch(
             (x - width / 2, y - 0.28),
             width,
             0.56,
             boxstyle="round,pad=0.02,rounding_size=0.08",
             facecolor=COLORS[kind],
-            edgecolor="#333333",
+            edgecolor="#999999" if faint else "#333333",
             linewidth=1.0,
+            linestyle="--" if faint else "-",
             gid=f"box:{kind}",
         )
         self.ax.add_patch(patch)
-        self.ax.text(x, y, text, ha="center", va="center", fontsize=7.5)
+        color = "#777777" if faint else "black"
+        self.ax.text(x, y, text, ha="center", va="center", fontsize=7.5, color=color)
         return (x, y)
+
+    def frame(self, x0: float, x1: float, y: float) -> None:
+        """A dashed frame around one row of cells: one cell, shared by every step."""
+        from matplotlib.patches import FancyBboxPatch
+
+        patch = FancyBboxPatch(
+            (x0 - 0.58, y - 0.38),
+            x1 - x0 + 1.16,
+            0.76,
+            boxstyle="round,pad=0.0,rounding_size=0.12",
+            facecolor="none",
+            edgecolor="#2c7a2c",
+            linewidth=0.9,
+            linestyle=(0, (4, 2)),
+            gid="mark:shared",
+        )
+        self.ax.add_patch(patch)
+
+    def reset(self, x: float, y0: float, y1: float, text: str) -> None:
+        """A state reset: a red bar across the rows, labelled."""
+        from matplotlib.patches import Rectangle
+
+        bar = Rectangle(
+            (x - 0.06, y0), 0.12, y1 - y0, facecolor="#c0392b", edgecolor="none", gid="mark:reset"
+        )
+        self.ax.add_patch(bar)
+        self.ax.text(x, y0 - 0.12, text, ha="center", va="top", fontsize=6.5, color="#c0392b")
 
     def arrow(self, a: tuple[float, float], b: tuple[float, float], kind: str, **kw: Any) -> None:
         from matplotlib.patches import FancyArrowPatch
@@ -112,9 +146,17 @@ class _Canvas:
 def _resolve(model_or_pattern: Any, sizes: dict[str, Any]) -> tuple[str, keras.Model, int]:
     if isinstance(model_or_pattern, str):
         pat, model, args = build_pattern(model_or_pattern, **sizes)
+        sizes["history"] = args.get("history")
         return pat.name, model, int(args.get("steps") or 5)
     if isinstance(model_or_pattern, keras.Model):
         name = pattern_of(require_built(model_or_pattern))
+        if name is None:
+            fail(
+                "model_or_pattern",
+                "one of the patterns to be drawn unrolled (explain(model) shows the layers "
+                "of any model)",
+                shown=f"model {model_or_pattern.name!r}, which is not one of them",
+            )
         # the steps drawn: the output's for RepeatVector models, else the input's
         repeated = name in ("one_to_many", "seq2seq_autoencoder")
         shape = model_or_pattern.output_shape if repeated else model_or_pattern.input_shape
@@ -151,20 +193,18 @@ def _finish(fig: Any, ax: Any, path: Path, columns: list[int | None], title: str
             drawing.boxes[name] += 1
         elif kind == "arrow":
             drawing.arrows[name] += 1
+        elif kind == "mark":
+            drawing.marks[name] += 1
     fmt = path.suffix.lower()[1:]
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
     path.parent.mkdir(parents=True, exist_ok=True)
-    # a unique name beside the target, renamed over it once complete: a failure leaves
-    # the old file (or none), never a partial one
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+    def write(f: Any) -> None:
+        fig.savefig(f, format=fmt, dpi=120, bbox_inches="tight", metadata=metadata)
+
     try:
         with plt.rc_context({"svg.hashsalt": "keras_lstm_patterns", "svg.fonttype": "path"}):
-            with open(tmp, "xb") as f:
-                fig.savefig(f, format=fmt, dpi=120, bbox_inches="tight", metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+            atomic_write(path, write)
     finally:
         plt.close(fig)
     return drawing
@@ -173,15 +213,12 @@ def _finish(fig: Any, ax: Any, path: Path, columns: list[int | None], title: str
 def _check_path(path: Any) -> Path:
     """A ``.png``/``.svg`` file name (any case) whose folder exists or can be made."""
     if not isinstance(path, str | os.PathLike):
-        try:
-            fail(
-                "path",
-                "a file path (str or pathlib.Path)",
-                None,
-                shown=f"path of type {type(path).__name__}",
-            )
-        except ValueError as err:
-            raise TypeError(str(err)) from None
+        fail(
+            "path",
+            "a file path (str or pathlib.Path)",
+            shown=f"path of type {type(path).__name__}",
+            error=TypeError,
+        )
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         fail("path", "a file name ending in .png or .svg", str(path))
@@ -231,35 +268,39 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     drive = sizes.pop("drive", None)
     if drive is not None:
         check_choice("drive", drive, ("generate", "forecast"))
+    history = sizes.pop("history", None) if not isinstance(model_or_pattern, str) else None
     name, model, steps = _resolve(model_or_pattern, sizes)
     name = drive or name
     steps = check_int("steps", steps)
-    cols = _columns(steps)
+    if name == "forecast":
+        history = check_int("history", sizes.get("history") or history or 3)
+    else:
+        history = 1
+    feedback = name in ("generate", "forecast")
+    # forecast: `history` known steps, then each new step but the last is fed back
+    n_steps = history + steps - 1 if name == "forecast" else steps
+    cols = _columns(n_steps)
     xs = [GAP * i for i in range(len(cols))]
-    layers = [
-        la
-        for la in flat_layers(model)
-        if not isinstance(la, (keras.layers.InputLayer, keras.layers.Masking))
-    ]
+    drawn = (keras.layers.InputLayer, keras.layers.Masking, keras.layers.Dropout)
+    layers = [la for la in flat_layers(model) if not isinstance(la, drawn)]
     n_rows = 3 + len(layers)
-    fig, ax = plt.subplots(figsize=(1.5 * len(cols) + 3.0, 0.8 * n_rows + 0.6))
+    fig, ax = plt.subplots(figsize=(1.5 * len(cols) + 4.0, 0.8 * n_rows + 0.6))
     cv = _Canvas(ax)
     in_shape = model.input_shape
     y = 0.0
     tokens = "int" in str(model.inputs[0].dtype)
-    feedback = name in ("generate", "forecast")
-    history = len(cols) // 2 if name == "forecast" else 1
 
-    def row(text: Any, kind: str, below: Any, arrow: str = "up") -> list:
+    def row(text: Any, kind: Any, below: Any, arrow: str = "up") -> list:
         """One box per drawn column (an ellipsis where steps are skipped), each fed from
-        the box below it, or from one box for all (``RepeatVector``)."""
+        the box below it, or from one box for all (``RepeatVector``); ``kind`` is a
+        name, or a function of the column's position and step."""
         out: list = []
         for i, (x, c) in enumerate(zip(xs, cols)):
             if c is None:
                 cv.ellipsis(x, y)
                 out.append(None)
                 continue
-            box = cv.box(x, y, text(i, c), kind)
+            box = cv.box(x, y, text(i, c), kind(i, c) if callable(kind) else kind)
             src = below[i] if isinstance(below, list) else below
             if src is not None:
                 cv.arrow(src, box, arrow)
@@ -270,8 +311,8 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     if len(in_shape) == 3 or tokens:
 
         def input_text(i: int, c: int) -> str:
-            if feedback and i >= history:
-                return f"y{c - 1}\nfed back"
+            if feedback and c > history:
+                return f"x{c}\nfed back"
             return f"token {c}" if tokens else f"x{c}\n{in_shape[-1]} feat."
 
         current = row(input_text, "input", None)
@@ -284,7 +325,8 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
         if isinstance(layer, keras.layers.RepeatVector):
             current = row(lambda i, c: "same\nvector", "repeat", current, "repeat")
             cv.label(y, f"RepeatVector({layer.n})")
-        elif isinstance(layer, keras.layers.RNN):
+        elif is_recurrent(layer):
+            kind = type(layer).__name__
             cells = row(
                 lambda i, c, la=layer: f"{type(la).__name__}\n{la.units} units",
                 "cell",
@@ -293,6 +335,7 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
             for left, right in itertools.pairwise(cells):
                 if left is not None and right is not None:
                     cv.arrow(left, right, "state")
+            cv.frame(xs[0], xs[-1], y)
             if layer.stateful:
                 last = cells[-1]
                 cv.arrow(last, (last[0] + 1.2, last[1]), "stateful")
@@ -305,7 +348,11 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
                     color="#2c7a2c",
                 )
             flags = "return_sequences" if layer.return_sequences else "last step only"
-            cv.label(y, f"{layer.name}: {flags}" + (", stateful" if layer.stateful else ""))
+            stateful = ", stateful" if layer.stateful else ""
+            cv.label(
+                y,
+                f"{layer.name}: {flags}{stateful}\none {kind} cell, the same weights at every step",
+            )
             current = cells if layer.return_sequences else cells[-1]
         elif isinstance(layer, keras.layers.Embedding):
             current = row(lambda i, c, la=layer: f"embed\n{la.output_dim}", "embedding", current)
@@ -327,18 +374,29 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     y += 1.0
     width_out = model.output_shape[-1]
     if isinstance(current, list):
-        outs = row(lambda i, c: f"y{c}\n{width_out}", "output", current)
-        if feedback:
-            for i in range(max(history - 1, 0), len(cols) - 1):
-                if outs[i] is not None and outs[i + 1] is not None:
+
+        def output_text(i: int, c: int) -> str:
+            if name == "forecast" and c < history:
+                return f"(x{c + 1})\nwarm-up"  # a guess at a known step: not used
+            if feedback:
+                return f"x{c + 1}\nnew"
+            return f"y{c}\n{width_out}"
+
+        def output_kind(i: int, c: int) -> str:
+            return "warmup" if name == "forecast" and c < history else "output"
+
+        outs = row(output_text, output_kind, current)
+        if feedback:  # each new output but the last is the next step's input
+            for i in range(len(cols) - 1):
+                c, after = cols[i], cols[i + 1]
+                if c is not None and after == c + 1 and c >= history:
                     cv.arrow(outs[i], (xs[i + 1], 0.0), "feedback")
     else:
         box = cv.box(current[0], y, f"y\n{width_out}", "output")
         cv.arrow(current, box, "up")
     cv.label(y, "output " + _shape_text(model.output_shape))
-    title = (
-        PATTERNS[name].name.replace("_", "-") + ": " + PATTERNS[name].summary.format(steps=steps)
-    )
+    summary = PATTERNS[name].summary.format(steps=steps, history=history)
+    title = PATTERNS[name].name.replace("_", "-") + ": " + summary
     return _finish(fig, ax, path, cols, title)
 
 
@@ -367,20 +425,24 @@ def diagram_batches(sequences_shape: tuple[int, int, int], chunk: int, path: str
     if not isinstance(sequences_shape, tuple | list) or len(sequences_shape) != 3:
         fail("sequences_shape", "`(samples, steps, features)`", sequences_shape)
     n, t, f = (check_int(k, v) for k, v in zip(("samples", "steps", "features"), sequences_shape))
+    from .windows import stateful_chunks
+
     batches = stateful_chunks(
         np.empty((1, t, 1)), check_int("chunk", chunk, high=t, context=f" for {t} steps")
     )
     rows = min(n, 4)
-    fig, ax = plt.subplots(figsize=(1.0 * t + 1.5 * len(batches) + 1.5, 0.7 * rows + 1.2))
+    fig, ax = plt.subplots(figsize=(1.0 * t + 1.5 * len(batches) + 3.0, 0.7 * rows + 2.0))
     cv = _Canvas(ax)
     x0 = 0.0
     step = 1
+    top, bottom = rows - 0.5, -0.5  # the rows' boxes lie between
+    cv.reset(x0 - 0.75, bottom, top, "reset\n(epoch start)")
     last_cells: list[tuple[float, float]] = []
     for b, piece in enumerate(batches):
         width = piece.shape[1]
         ax.text(
             x0 + (width - 1) * 0.55,
-            rows - 0.9,
+            top + 0.2,
             f"BATCH {b + 1}",
             ha="center",
             fontsize=8,
@@ -388,7 +450,7 @@ def diagram_batches(sequences_shape: tuple[int, int, int], chunk: int, path: str
         )
         firsts, lasts = [], []
         for r in range(rows):
-            yy = rows - 1 - r - 0.5
+            yy = rows - 1 - r
             for k in range(width):
                 box = cv.box(x0 + k * 1.1, yy, f"seq {r + 1}\nt={step + k}", "input", width=0.95)
                 if k == 0:
@@ -401,9 +463,14 @@ def diagram_batches(sequences_shape: tuple[int, int, int], chunk: int, path: str
         last_cells = lasts
         x0 += width * 1.1 + 1.0
         step += width
+    right = x0 - 1.0 + 0.25
+    cv.reset(right, bottom, top, "reset\n(next group of\nsequences, or\nnext epoch)")
+    # the headers and the labels under the resets are inside the picture, under the title
+    ax.update_datalim([(-1.5, bottom - 1.2), (right + 0.8, top + 0.6)])
+    shown = f" (first {rows} rows shown)" if rows < n else ""
     title = (
-        f"stateful batches: {n} sequences of {t} steps ({f} features), chunk={chunk}: "
-        "row i of each batch continues row i of the previous one"
-        + (f" (first {rows} rows shown)" if rows < n else "")
+        f"stateful batches: {n} sequences of {t} steps ({f} features), chunk={chunk}{shown}:\n"
+        "row i of each batch continues row i of the previous one; "
+        "reset before the first batch and after the last"
     )
     return _finish(fig, ax, path, list(range(1, t + 1)), title)

@@ -17,14 +17,17 @@ def test_every_pattern_structure(tmp_path, name, steps):
     _, model, _ = build_pattern(name, steps=steps)
     d = diagram(name, tmp_path / f"{name}.png", steps=steps)
     assert d.path.read_bytes()[:4] == b"\x89PNG"
-    cols = shown(steps)
+    # forecast draws its 3 known steps, then the new steps but the last as inputs
+    columns = steps + 2 if name == "forecast" else steps
+    cols = shown(columns)
     rnns = recurrent_layers(model)
     assert d.boxes["cell"] == cols * len(rnns)
+    assert d.marks["shared"] == len(rnns)  # each recurrent row framed as one cell
     # state arrows join neighbouring drawn cells; the ellipsis breaks the chain once
-    links = cols - 1 if steps <= MAX_COLUMNS else cols - 2
+    links = cols - 1 if columns <= MAX_COLUMNS else cols - 2
     assert d.arrows["state"] == links * len(rnns)
     per_step_out = rnns[-1].return_sequences
-    assert d.boxes["output"] == (cols if per_step_out else 1)
+    assert d.boxes["output"] + d.boxes["warmup"] == (cols if per_step_out else 1)
     assert d.arrows["stateful"] == sum(r.stateful for r in rnns)
     repeats = sum(isinstance(la, keras.layers.RepeatVector) for la in model.layers) + (
         1 if name == "seq2seq_autoencoder" else 0
@@ -137,4 +140,47 @@ def test_diagram_refuses_a_model_with_no_input_shape(tmp_path):
     unbuilt = keras.Sequential([keras.layers.LSTM(3)])
     with pytest.raises(ValueError, match=r"`model` must be a functional or Sequential model"):
         diagram(unbuilt, tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_forecast_picture_counts_history_and_new_steps(tmp_path):
+    d = diagram("forecast", tmp_path / "f.png", history=3, steps=3, units=32)
+    assert d.title == (
+        "forecast: 3 known steps warm the state up, then 3 new steps come out, each but the "
+        "last fed back as the next input (stateful many-to-many)"
+    )
+    assert d.columns == [1, 2, 3, 4, 5]  # x1..x3 known, x4 and x5 fed back
+    assert d.boxes["input"] == 5 and d.boxes["warmup"] == 2 and d.boxes["output"] == 3
+    assert d.arrows["feedback"] == 2 and d.boxes["head"] == 5
+
+
+def test_generate_picture_has_the_readme_sizes_and_head(tmp_path):
+    d = diagram("generate", tmp_path / "g.png", steps=5, features=2, units=32)
+    assert d.title == (
+        "generate: one step in, 5 new steps out, each but the last fed back as the next "
+        "input (stateful one-to-many)"
+    )
+    assert d.boxes["cell"] == 5 and d.boxes["head"] == 5 and d.boxes["output"] == 5
+    assert d.arrows["feedback"] == 4 and d.marks["shared"] == 1
+
+
+def test_batches_picture_draws_the_resets(tmp_path):
+    d = diagram_batches((3, 6, 2), 2, tmp_path / "b.png")
+    assert d.marks["reset"] == 2 and d.arrows["stateful"] == 3 * 2
+    assert d.title == (
+        "stateful batches: 3 sequences of 6 steps (2 features), chunk=2:\n"
+        "row i of each batch continues row i of the previous one; reset before the first "
+        "batch and after the last"
+    )
+
+
+def test_a_model_outside_the_patterns_is_not_drawn(tmp_path):
+    inp = keras.Input((5, 2))
+    out = keras.layers.Dense(1)(keras.layers.Bidirectional(keras.layers.LSTM(4))(inp))
+    with pytest.raises(
+        ValueError,
+        match=r"`model_or_pattern` must be one of the patterns to be drawn unrolled .*"
+        r"Received: model 'bidi', which is not one of them",
+    ):
+        diagram(keras.Model(inp, out, name="bidi"), tmp_path / "x.png")
     assert list(tmp_path.iterdir()) == []

@@ -64,3 +64,114 @@ def test_explain_refuses_a_model_with_no_input_shape():
         explain(unbuilt)
     unbuilt.build((None, 5, 2))  # the reference: once built it explains
     assert explain(unbuilt).startswith("many-to-one: 5 steps in")
+
+
+def test_units_rule_uses_the_model_sizes():
+    text = explain("many_to_one", steps=7, features=2, units=3)
+    # an LSTM of 3 units on 2 features: 4 * 3 * (2 + 3 + 1) = 72 weights
+    assert (
+        "- units (3) is the width of each recurrent layer's state and output; it is "
+        "independent of steps (lstm_1, 3 units, reads 7 or 700 steps with the same 72 "
+        "weights)."
+    ) in text
+    assert "8 units" not in text
+
+
+def test_a_size_the_pattern_does_not_take_is_named():
+    with pytest.raises(
+        ValueError,
+        match=r"`units` must be a size pattern 'seq2seq_autoencoder' takes \(steps, features, "
+        r"latent, encoder_units, decoder_units, cell\)\. Received: units=4",
+    ):
+        explain("seq2seq_autoencoder", units=4)
+    text = explain("seq2seq_autoencoder", encoder_units=4, decoder_units=6)
+    assert "(batch, steps=5, units=4)" in text and "(batch, steps=5, units=6)" in text
+
+
+def test_a_model_outside_the_patterns_gets_its_layer_table():
+    import keras
+
+    inp = keras.Input((5, 2), name="steps_in")
+    x = keras.layers.Bidirectional(keras.layers.LSTM(4), name="bi")(inp)
+    model = keras.Model(inp, keras.layers.Dense(1, name="dense")(x), name="bidi")
+    assert pattern_of(model) is None
+    lines = explain(model).splitlines()
+    assert (
+        lines[0]
+        == "bidi: a recurrent model that is not one of the patterns (its layers as they are)"
+    )
+    assert (
+        lines[5].split("  ")[0] == "bi" and "recurrent, bidirectional, last step only" in lines[5]
+    )
+    assert "(batch, steps=5, features=2)" in lines[5] and "(batch, units=8)" in lines[5]
+    assert "- units (4 per direction) is the width" in explain(model)
+
+
+def test_a_model_with_no_recurrent_layer_is_refused():
+    import keras
+
+    dense = keras.Sequential([keras.Input((5, 2)), keras.layers.Dense(3)], name="dense_only")
+    with pytest.raises(
+        ValueError,
+        match=r"`model` must be a model with a recurrent layer \(LSTM, GRU, SimpleRNN, "
+        r"Bidirectional or another keras.layers.RNN\)\. Received: model 'dense_only' with "
+        r"layers Dense",
+    ):
+        explain(dense)
+
+
+@pytest.mark.parametrize(
+    ("features", "shape", "hint"),
+    [
+        (1, (4, 5), "reshape a single feature with `x[..., None]`"),
+        (
+            2,
+            (4, 5),
+            "needs a features axis of 2: stack one `(samples, steps)` array per feature, "
+            "`np.stack([f1, f2], axis=-1)`. (`x[..., None]` would make 1 feature, not 2.)",
+        ),
+        (2, (4, 10), "Each row holds 10 = 5 steps x 2 features: `x.reshape(len(x), 5, 2)`"),
+        (3, (4, 5), "`np.stack([f1, ..., f3], axis=-1)`"),
+    ],
+    ids=["1-feature", "2-features", "2-features-flat", "3-features"],
+)
+def test_shape_hint_fits_the_model(features, shape, hint):
+    import numpy as np
+
+    model = many_to_one(5, features, 4)
+    with pytest.raises(ValueError) as err:
+        model(np.zeros(shape, "float32"))
+    assert hint in str(err.value)
+    if features != 1:
+        assert "reshape a single feature" not in str(err.value)
+
+
+def test_the_package_imports_without_keras_and_keeps_its_names():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, keras_lstm_patterns.diagram\n"  # a submodule first ...
+        "from keras_lstm_patterns import explain\n"  # ... leaves `explain` the function
+        "import keras_lstm_patterns as k\n"
+        "print(explain.__name__, all(hasattr(k, n) for n in k.__all__))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout == "explain True\n", out.stderr
+    code = "import sys, keras_lstm_patterns\nprint('keras' in sys.modules, 'numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout == "False False\n", out.stderr
+
+
+def test_a_saved_pattern_loads_after_importing_keras_then_the_package(tmp_path):
+    import subprocess
+    import sys
+
+    many_to_one(5, 2, 3).save(tmp_path / "m.keras")
+    code = (
+        "import keras\nimport keras_lstm_patterns\n"
+        f"m = keras.models.load_model({str(tmp_path / 'm.keras')!r})\n"
+        "print(type(m).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout == "PatternModel\n", out.stderr[-2000:]
