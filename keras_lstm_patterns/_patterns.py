@@ -189,10 +189,28 @@ def _validation_y(data: Any) -> Any:
 
 
 def _shape_hint(expected: tuple, got: tuple) -> str:
+    """The fix for this model's own sizes: ``x[..., None]`` only when it reads 1 feature."""
     if len(expected) == 3 and len(got) == 2:
+        steps, features = expected[1], expected[2]
+        if features == 1:
+            return (
+                " A recurrent layer reads `(samples, steps, features)`: reshape a single "
+                "feature with `x[..., None]` (or `x.reshape(len(x), steps, 1)`)."
+            )
+        if features is None:
+            return " A recurrent layer reads `(samples, steps, features)`: add the features axis."
+        if steps is not None and got[1] == steps * features:
+            return (
+                f" Each row holds {got[1]} = {steps} steps x {features} features: "
+                f"`x.reshape(len(x), {steps}, {features})` (if they are stored step by step)."
+            )
+        names = "f1, f2" if features == 2 else f"f1, ..., f{features}"
         return (
-            " A recurrent layer reads `(samples, steps, features)`: reshape a single "
-            "feature with `x[..., None]` (or `x.reshape(len(x), steps, 1)`)."
+            f" A recurrent layer reads `(samples, steps, features)` and this model reads "
+            f"{features} features per step, so the array needs a features axis of "
+            f"{features}: stack one `(samples, steps)` array per feature, "
+            f"`np.stack([{names}], axis=-1)`. (`x[..., None]` would make 1 feature, "
+            f"not {features}.)"
         )
     if len(expected) == len(got) == 3 and expected[0] is not None and got[0] != expected[0]:
         return (
