@@ -282,6 +282,18 @@ def train_epochs(
     return make[keras.backend.backend()](model, layers, svars, xf, yf, xr, yr)
 
 
+def _xla_on_tensorflow() -> bool:
+    """XLA for the training program: on CPU only (Keras's LSTM and GRU run cuDNN kernels
+    on a GPU, which XLA cannot compile), and not under op determinism (as Keras)."""
+    import tensorflow as tf
+
+    try:
+        from tensorflow.python.framework.config import is_op_determinism_enabled
+    except ImportError:  # pragma: no cover - older or newer TensorFlow
+        return False
+    return not tf.config.list_physical_devices("GPU") and not is_op_determinism_enabled()
+
+
 def _tf_epochs(model, layers, svars, xf, yf, xr, yr):
     import tensorflow as tf
 
@@ -293,7 +305,6 @@ def _tf_epochs(model, layers, svars, xf, yf, xr, yr):
 
     # Inside the loops every batch gets a static shape: a slice with a free batch axis
     # would make the stateful layer's state fail the while-loop shape invariant.
-    @tf.function(jit_compile=False, autograph=True)
     def program(n, xf, yf, xr, yr):
         logs = {k: tf.TensorArray(tf.float32, size=n) for k in keys}
         for e in tf.range(n):
@@ -309,10 +320,22 @@ def _tf_epochs(model, layers, svars, xf, yf, xr, yr):
             logs = {k: logs[k].write(e, tf.cast(res[k], tf.float32)) for k in keys}
         return {k: ta.stack() for k, ta in logs.items()}
 
+    # XLA compiles the program once per number of epochs (about a second here) and then
+    # runs a step several times faster than the plain graph. If XLA cannot compile it
+    # (the first call fails before any variable is written) the plain graph runs.
+    xla = _xla_on_tensorflow()
+    compiled = {"fn": tf.function(program, jit_compile=xla, autograph=True), "xla": xla}
     data = [None if a is None else tf.constant(a) for a in (xf, yf, xr, yr)]
 
     def run(n: int) -> list[dict[str, Any]]:
-        out = program(tf.constant(n, tf.int32), *data)
+        try:
+            out = compiled["fn"](tf.constant(n, tf.int32), *data)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError):
+            if not compiled["xla"]:
+                raise
+            compiled.update(fn=tf.function(program, jit_compile=False), xla=False)
+            out = compiled["fn"](tf.constant(n, tf.int32), *data)
+        compiled["xla"] = False  # compiled and ran: no retry later
         out = {k: v.numpy() for k, v in out.items()}
         return [_plain_logs({k: v[e] for k, v in out.items()}) for e in range(n)]
 
