@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
 import numpy as np
 from _common import Run, figure, fmt, mean_std
+from matplotlib.figure import Figure
 
 from keras_lstm_patterns import baselines, datasets, explain, seq2seq_autoencoder, windows
 
@@ -97,7 +98,7 @@ def build(cfg: dict):
     )
 
 
-def plot(model: keras.Model, recording: np.ndarray, window: int) -> tuple:
+def plot(model: keras.Model, recording: np.ndarray, window: int) -> Figure:
     """One standardised test recording and its reconstruction, window by window."""
     fig, axes = figure(2, 1, figsize=(9, 5), sharex=True)
     pieces = cut(recording[None], window, window)  # non-overlapping windows

@@ -27,6 +27,7 @@ from pathlib import Path
 import keras
 import numpy as np
 from _common import Run, figure, fmt, mean_std
+from matplotlib.figure import Figure
 
 from keras_lstm_patterns import baselines, explain, next_token_model, stateful, windows
 
@@ -96,7 +97,7 @@ def sample(
     return prompt + "".join(out)
 
 
-def plot(curves: list, seeds: list[int], base: dict, held_out: float) -> tuple:
+def plot(curves: list, seeds: list[int], base: dict, held_out: float) -> Figure:
     """Training loss per epoch and seed, beside the held-out figures."""
     fig, ax = figure(figsize=(7, 4))
     for s, c in zip(seeds, curves):

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import pandas as pd
 from _common import Run, figure, fmt, mean_std
+from matplotlib.figure import Figure
 
 from keras_lstm_patterns import datasets, explain, many_to_one, windows
 
@@ -116,7 +117,7 @@ def confusion_matrix(truth: np.ndarray, pred: np.ndarray, n_classes: int) -> np.
     )
 
 
-def plot(confusion: dict, names: dict) -> tuple:
+def plot(confusion: dict, names: dict) -> Figure:
     """One confusion matrix per data set, counts written in the cells."""
     fig, axes = figure(1, 2, figsize=(11, 4.8), layout="constrained")
     for ax, (k, m) in zip(axes, confusion.items()):
