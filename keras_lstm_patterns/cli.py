@@ -2,12 +2,18 @@
 
     klp patterns
     klp explain many_to_one --steps 5 --features 2 --units 8 --outputs 1
-    klp diagram generate -o generate.png --features 2
+    klp explain my_model.keras
+    klp diagram generate -o generate.png --features 2 --units 32
     klp windows data.csv --look-back 3 --column Passengers
     klp recipes
     klp recipe airline_look_back --quick
 
-Exit codes: 0 on success, 2 on a usage error (unknown names, bad sizes, missing files).
+Quiet and quick to start: this module imports neither Keras nor numpy; a command that
+needs Keras imports it with TensorFlow's start-up log lines silenced (``_quiet_keras``).
+
+Exit codes: 0 on success, 2 on a usage error (unknown names, bad sizes, missing files),
+1 when ``klp diagram`` is given a model that is not one of the patterns (its layer table
+is printed, no picture is drawn).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+# set before any command imports TensorFlow: its C++ INFO and WARNING lines off
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
@@ -27,11 +34,50 @@ DOC_PICTURES = {
     "many_to_one": {"steps": 5, "features": 2, "units": 8, "outputs": 1},
     "many_to_many": {"steps": 5, "features": 2, "units": 8, "outputs": 1},
     "one_to_many": {"steps": 5, "features": 3, "units": 8, "outputs": 1},
-    "generate": {"steps": 5, "features": 2},
-    "forecast": {"steps": 6, "features": 2},
+    # the sizes of the README's code beside the pictures: stateful_generator(2, units=32)
+    "generate": {"steps": 5, "features": 2, "units": 32},
+    "forecast": {"history": 3, "steps": 3, "features": 2, "units": 32},
     "seq2seq_autoencoder": {"steps": 5, "features": 2, "latent": 4, "decoder_units": 8},
     "next_token": {"steps": 5, "vocab_size": 30, "units": 16},
 }
+MODEL_SUFFIXES = (".keras", ".h5")
+NO_KERAS = ("patterns", "recipes", "recipe")  # commands that never import Keras here
+
+
+def _quiet_keras() -> None:
+    """Import Keras, and the package's layers (so ``load_model`` knows them), quietly.
+
+    TensorFlow's C++ logging writes to file descriptor 2 while it is imported, and some
+    of it ignores ``TF_CPP_MIN_LOG_LEVEL`` (absl's "All log messages before
+    absl::InitializeLog() is called are written to STDERR" and oneDNN's notice, on TF
+    2.21). So descriptor 2 points at ``/dev/null`` during the import only; an import
+    error is still raised, with stderr restored.
+    """
+    if "keras" not in sys.modules:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+                try:
+                    import keras  # noqa: F401
+                finally:
+                    os.dup2(saved, 2)
+        finally:
+            os.close(saved)
+    from . import _patterns  # noqa: F401  (registers PatternModel and TimeDistributed)
+
+
+def _run_script() -> None:
+    """``python -c`` target of ``klp recipe``: run ``sys.argv[1]`` as ``__main__`` with
+    the rest as its arguments, after a quiet Keras import."""
+    import runpy
+
+    script = sys.argv[1]
+    sys.argv = sys.argv[1:]
+    sys.path[0] = str(Path(script).resolve().parent)
+    _quiet_keras()
+    runpy.run_path(script, run_name="__main__")
 
 
 class UsageError(Exception):
@@ -86,29 +132,87 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _add_sizes(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("sizes (each pattern takes the ones it needs)")
-    g.add_argument("--steps", type=int, help="steps per sequence (the unrolled length)")
-    g.add_argument("--features", type=int, help="width of one step's input vector")
-    g.add_argument("--units", type=_units, help="state width, or a stack: 16,8")
-    g.add_argument("--outputs", type=int, help="width of a Dense head")
-    g.add_argument("--latent", type=int, help="seq2seq: width of the latent vector")
-    g.add_argument("--vocab-size", type=int, help="next_token: number of tokens")
-    g.add_argument("--batch-size", type=int, help="generate/forecast: fixed batch size")
-    g.add_argument("--cell", help="lstm, gru or simple")
+SIZES = {  # size -> (option type, help); each pattern declares which it takes
+    "steps": (int, "steps per sequence (the unrolled length); forecast: new steps"),
+    "history": (int, "forecast: known steps that warm the state up"),
+    "features": (int, "width of one step's input vector"),
+    "units": (_units, "state width, or a stack: 16,8"),
+    "outputs": (int, "width of a Dense head"),
+    "latent": (int, "seq2seq: width of the latent vector"),
+    "encoder_units": (_units, "seq2seq: encoder layers before the latent one: 16 or 32,16"),
+    "decoder_units": (_units, "seq2seq: decoder layers, then a Dense head: 16 or 16,32"),
+    "vocab_size": (int, "next_token: number of tokens"),
+    "embedding_dim": (int, "next_token: width of the token embedding"),
+    "batch_size": (int, "generate/forecast: fixed batch size"),
+    "cell": (str, "lstm, gru or simple"),
+}
 
 
-def _sizes(args: argparse.Namespace) -> dict:
-    keys = ("steps", "features", "units", "outputs", "latent", "vocab_size", "batch_size", "cell")
-    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+def _option(size: str) -> str:
+    return "--" + size.replace("_", "-")
 
 
-def _pattern(name: str) -> str:
+def _sizes_table() -> str:
+    """The sizes each pattern takes, for the help."""
     from .explain import PATTERNS
 
-    if name not in PATTERNS:
-        raise UsageError(f"unknown pattern {name!r}; valid patterns: {', '.join(PATTERNS)}")
-    return name
+    lines = ["sizes each pattern takes:"]
+    width = max(map(len, PATTERNS))
+    for pat in PATTERNS.values():
+        lines.append(f"  {pat.name:{width}s}  " + " ".join(map(_option, pat.sizes)))
+    lines.append("a saved model (PATH.keras) takes only --steps, for a free steps axis")
+    return "\n".join(lines)
+
+
+def _add_sizes(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sizes (each pattern takes its own: see the list below)")
+    for size, (kind, text) in SIZES.items():
+        g.add_argument(_option(size), dest=size, type=kind, help=text)
+
+
+def _sizes(args: argparse.Namespace, takes: Sequence[str], what: str) -> dict:
+    """The sizes given on the command line, refusing those ``what`` does not take."""
+    given = {k: getattr(args, k) for k in SIZES if getattr(args, k, None) is not None}
+    extra = [_option(k) for k in given if k not in takes]
+    if extra:
+        raise UsageError(
+            f"{what} takes {', '.join(map(_option, takes)) or 'no sizes'}; not {', '.join(extra)}"
+        )
+    return given
+
+
+def _is_model_path(text: str) -> bool:
+    return text.lower().endswith(MODEL_SUFFIXES)
+
+
+def _target(args: argparse.Namespace) -> tuple[Any, dict]:
+    """The pattern name or the loaded model named on the command line, with its sizes."""
+    from .explain import PATTERNS
+
+    name = args.pattern
+    if name in PATTERNS:
+        return name, _sizes(args, PATTERNS[name].sizes, f"pattern {name!r}")
+    if not _is_model_path(name):
+        raise UsageError(
+            f"unknown pattern {name!r}; valid patterns: {', '.join(PATTERNS)}; "
+            "or a saved model, PATH.keras"
+        )
+    sizes = _sizes(args, ("steps",), "a saved model")
+    return _load_model(Path(name)), sizes
+
+
+def _load_model(path: Path) -> Any:
+    """A saved Keras model, read without compiling; the package's layers are known."""
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    _quiet_keras()
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as err:  # Keras raises many kinds for a file it cannot read
+        reason = " ".join(str(err).split())[:300] or type(err).__name__
+        raise UsageError(f"{path.name} could not be read as a Keras model ({reason})") from None
 
 
 def cmd_patterns(args: argparse.Namespace) -> int:
@@ -127,14 +231,25 @@ def cmd_patterns(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from .explain import explain
 
-    print(explain(_pattern(args.pattern), **_sizes(args)))
+    target, sizes = _target(args)
+    print(explain(target, **sizes))
     return 0
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
     from .diagram import diagram
+    from .explain import explain, pattern_of
 
-    drawing = diagram(_pattern(args.pattern), args.output, **_sizes(args))
+    target, sizes = _target(args)
+    if not isinstance(target, str) and pattern_of(target) is None:
+        print(explain(target, **sizes))
+        print(
+            f"klp diagram: no picture drawn: {args.pattern} is not one of the patterns "
+            "(klp patterns lists them); its layers are above",
+            file=sys.stderr,
+        )
+        return 1
+    drawing = diagram(target, args.output, **sizes)
     print(f"wrote {drawing.path}: {drawing.title}")
     return 0
 
@@ -305,7 +420,8 @@ def cmd_recipe(args: argparse.Namespace) -> int:
     names = _recipe_names()
     if args.name not in names:
         raise UsageError(f"unknown recipe {args.name!r}; valid recipes: {', '.join(names)}")
-    command = [sys.executable, str(RECIPES_DIR / f"{args.name}.py"), *args.rest]
+    run = "from keras_lstm_patterns.cli import _run_script; _run_script()"
+    command = [sys.executable, "-c", run, str(RECIPES_DIR / f"{args.name}.py"), *args.rest]
     if args.quick:
         command.append("--quick")
     return subprocess.call(command)
@@ -319,26 +435,34 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, help: str, example: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, epilog=f"Example: {example}")
-        return p
+    def add(name: str, help: str, example: str, more: str = "") -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=f"Example: {example}" + (f"\n\n{more}" if more else ""),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
 
     p = add("patterns", "list the patterns, their shapes and factories", "klp patterns")
     p.set_defaults(func=cmd_patterns)
     p = add(
         "explain",
-        "explain a pattern's shapes layer by layer",
+        "explain the shapes of a pattern, or of a saved model, layer by layer",
         "klp explain many_to_one --steps 5 --features 2 --units 8 --outputs 1",
+        "Also: klp explain my_model.keras\n\n" + _sizes_table(),
     )
-    p.add_argument("pattern")
+    p.add_argument("pattern", help="a pattern name (klp patterns), or a saved model PATH.keras")
     _add_sizes(p)
     p.set_defaults(func=cmd_explain)
     p = add(
         "diagram",
-        "draw the unrolled picture of a pattern (PNG or SVG)",
+        "draw the unrolled picture of a pattern, or of a saved model (PNG or SVG)",
         "klp diagram many_to_many -o m2m.png --steps 4",
+        "Also: klp diagram my_model.keras -o my_model.png (a model that is not one of the "
+        "patterns gets its layer table, no picture)\n\n" + _sizes_table(),
     )
-    p.add_argument("pattern")
+    p.add_argument("pattern", help="a pattern name (klp patterns), or a saved model PATH.keras")
     p.add_argument("-o", "--output", required=True, help="a .png or .svg file")
     _add_sizes(p)
     p.set_defaults(func=cmd_diagram)
@@ -393,6 +517,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = parser().parse_args(argv)
     try:
+        if args.command not in NO_KERAS:
+            _quiet_keras()
         return int(args.func(args) or 0)
     except (UsageError, ValueError, TypeError, OSError) as err:
         print(f"klp {args.command}: error: {_one_line(err)}", file=sys.stderr)

@@ -55,6 +55,17 @@ def test_explain():
     [
         (["explain", "many_to_two"], "unknown pattern 'many_to_two'; valid patterns: many_to_one"),
         (
+            ["explain", "seq2seq_autoencoder", "--units", "4"],
+            "pattern 'seq2seq_autoencoder' takes --steps, --features, --latent, --encoder-units, "
+            "--decoder-units, --cell; not --units",
+        ),
+        (
+            ["explain", "generate", "--outputs", "3"],
+            "pattern 'generate' takes --steps, --features, --units, --batch-size, --cell; "
+            "not --outputs",
+        ),
+        (["explain", "missing.keras"], "no such file: missing.keras"),
+        (
             ["explain", "many_to_one", "--units=4,-2"],
             "`units` must be a positive integer or a sequence of them. Received: units=(4, -2)",
         ),
@@ -183,3 +194,127 @@ def test_diagram_suffix_in_any_case(tmp_path, capsys):
     out = tmp_path / "m.SVG"
     assert main(["diagram", "many_to_one", "-o", str(out), "--steps", "3"]) == 0
     assert out.read_text().startswith("<?xml") and "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "many_to_one --steps 4 --features 3 --units 6,5 --outputs 2 --cell gru",
+        "many_to_many --steps 4 --features 3 --units 6 --outputs 2 --cell simple",
+        "one_to_many --steps 4 --features 3 --units 6 --outputs 2 --cell lstm",
+        "generate --steps 4 --features 3 --units 6 --batch-size 2 --cell gru",
+        "forecast --steps 4 --history 2 --features 3 --units 6 --batch-size 2 --cell lstm",
+        "seq2seq_autoencoder --steps 4 --features 3 --latent 2 --encoder-units 6 "
+        "--decoder-units 5 --cell gru",
+        "next_token --steps 4 --vocab-size 11 --units 6 --embedding-dim 3 --cell lstm",
+    ],
+    ids=lambda a: a.split()[0],
+)
+def test_every_size_listed_for_a_pattern_is_accepted(args, capsys):
+    assert main(["explain", *args.split()]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_help_lists_the_sizes_each_pattern_takes(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    out = capsys.readouterr().out
+    assert (
+        "  seq2seq_autoencoder  --steps --features --latent --encoder-units --decoder-units --cell"
+        in out
+    )
+    assert "  generate             --steps --features --units --batch-size --cell" in out
+
+
+def quiet_env():
+    env = dict(os.environ)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return env
+
+
+def test_importing_the_cli_loads_neither_tensorflow_nor_keras():
+    code = (
+        "import sys, keras_lstm_patterns.cli\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'numpy', 'pandas') if m in sys.modules))"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=quiet_env()
+    )
+    assert p.stdout == "[]\n" and p.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["explain", "many_to_one", "--steps", "3"],
+        ["windows", "data/airline.csv", "--look-back", "3", "--column", "Passengers"],
+    ],
+    ids=["help", "explain", "windows"],
+)
+def test_quiet_without_tf_cpp_min_log_level(args):
+    p = subprocess.run(
+        [sys.executable, "-m", "keras_lstm_patterns", *args],
+        capture_output=True,
+        text=True,
+        env=quiet_env(),
+        cwd=ROOT,
+        timeout=240,
+    )
+    assert p.returncode == 0 and p.stdout
+    assert p.stderr == ""
+
+
+def saved(tmp_path, model, name):
+    path = tmp_path / name
+    model.save(path)
+    return str(path)
+
+
+def test_explain_and_diagram_a_saved_pattern(tmp_path, capsys):
+    from keras_lstm_patterns import many_to_one
+
+    path = saved(tmp_path, many_to_one(5, 2, 3, outputs=1), "m.keras")
+    assert main(["explain", path]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("many-to-one: 5 steps in, one vector out (return_sequences=False)\n")
+    assert "(batch, steps=5, features=2)" in out and "(batch, units=3)" in out
+    assert main(["diagram", path, "-o", str(tmp_path / "m.png")]) == 0
+    assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
+    assert "wrote" in capsys.readouterr().out
+    err = one_line_error(capsys, ["explain", path, "--units", "4"])
+    assert err == "klp explain: error: a saved model takes --steps; not --units\n"
+
+
+def test_a_saved_model_outside_the_patterns(tmp_path, capsys):
+    import keras
+
+    inp = keras.Input((5, 2))
+    x = keras.layers.Conv1D(4, 2, name="conv")(inp)
+    out = keras.layers.Dense(1)(keras.layers.LSTM(3, name="lstm")(x))
+    path = saved(tmp_path, keras.Model(inp, out, name="conv_lstm"), "c.keras")
+    assert main(["explain", path]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("conv_lstm: a recurrent model that is not one of the patterns")
+    assert "(batch, steps=4, filters=4)" in text
+    assert main(["diagram", path, "-o", str(tmp_path / "c.png")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("conv_lstm: a recurrent model")
+    assert captured.err == (
+        f"klp diagram: no picture drawn: {path} is not one of the patterns (klp patterns "
+        "lists them); its layers are above\n"
+    )
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_a_saved_model_with_no_recurrent_layer(tmp_path, capsys):
+    import keras
+
+    model = keras.Sequential([keras.Input((5, 2)), keras.layers.Dense(1)], name="flat")
+    path = saved(tmp_path, model, "d.keras")
+    err = one_line_error(capsys, ["explain", path])
+    assert err.startswith("klp explain: error: `model` must be a model with a recurrent layer")
+    assert err.endswith("Received: model 'flat' with layers Dense\n")
+    (tmp_path / "junk.keras").write_text("not a model")
+    err = one_line_error(capsys, ["explain", str(tmp_path / "junk.keras")])
+    assert err.startswith("klp explain: error: junk.keras could not be read as a Keras model (")
