@@ -16,6 +16,8 @@ from .explain import explain as explain
 
 # name -> (module, attribute); attribute None: the module itself
 _LAZY = {
+    "backtesting": (".backtesting", None),
+    "closed_loop": (".closed_loop", None),
     "datasets": (".datasets", None),
     "scaling": (".scaling", None),
     "stateful": (".stateful", None),
@@ -35,9 +37,15 @@ _LAZY = {
     "predict_chunks": (".stateful", "predict_chunks"),
     "reset_states": (".stateful", "reset_states"),
     "with_batch_size": (".stateful", "with_batch_size"),
+    "backtest": (".backtesting", "backtest"),
+    "score": (".backtesting", "score"),
+    "model_forecaster": (".backtesting", "model_forecaster"),
+    "fit_closed_loop": (".closed_loop", "fit_closed_loop"),
 }
 
 if _TYPE_CHECKING:
+    from . import backtesting as backtesting
+    from . import closed_loop as closed_loop
     from . import datasets as datasets
     from . import scaling as scaling
     from . import stateful as stateful
@@ -50,6 +58,10 @@ if _TYPE_CHECKING:
     from ._patterns import one_to_many as one_to_many
     from ._patterns import seq2seq_autoencoder as seq2seq_autoencoder
     from ._patterns import stateful_generator as stateful_generator
+    from .backtesting import backtest as backtest
+    from .backtesting import model_forecaster as model_forecaster
+    from .backtesting import score as score
+    from .closed_loop import fit_closed_loop as fit_closed_loop
     from .scaling import normalized as normalized
     from .stateful import fit_stateful as fit_stateful
     from .stateful import forecast as forecast
@@ -79,19 +91,25 @@ __all__ = [
     "PATTERNS",
     "PatternModel",
     "Seq2Seq",
+    "backtest",
+    "backtesting",
+    "closed_loop",
     "datasets",
     "explain",
+    "fit_closed_loop",
     "fit_stateful",
     "forecast",
     "generate",
     "many_to_many",
     "many_to_one",
+    "model_forecaster",
     "next_token_model",
     "normalized",
     "one_to_many",
     "predict_chunks",
     "reset_states",
     "scaling",
+    "score",
     "seq2seq_autoencoder",
     "stateful",
     "stateful_generator",
