@@ -9,7 +9,8 @@
     klp recipe airline_look_back --quick
 
 Quiet and quick to start: this module imports neither Keras nor numpy; a command that
-needs Keras imports it with TensorFlow's start-up log lines silenced (``_quiet_keras``).
+needs Keras imports it with TensorFlow's start-up log lines silenced
+(``_quiet.import_keras_quietly``).
 
 Exit codes: 0 on success, 2 on a usage error (unknown names, bad sizes, missing files),
 1 when ``klp diagram`` is given a model that is not one of the patterns (its layer table
@@ -45,27 +46,9 @@ NO_KERAS = ("patterns", "recipes", "recipe")  # commands that never import Keras
 
 
 def _quiet_keras() -> None:
-    """Import Keras, and the package's layers (so ``load_model`` knows them), quietly.
+    from ._quiet import import_keras_quietly
 
-    TensorFlow's C++ logging writes to file descriptor 2 while it is imported, and some
-    of it ignores ``TF_CPP_MIN_LOG_LEVEL`` (absl's "All log messages before
-    absl::InitializeLog() is called are written to STDERR" and oneDNN's notice, on TF
-    2.21). So descriptor 2 points at ``/dev/null`` during the import only; an import
-    error is still raised, with stderr restored.
-    """
-    if "keras" not in sys.modules:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        try:
-            with open(os.devnull, "wb") as null:
-                os.dup2(null.fileno(), 2)
-                try:
-                    import keras  # noqa: F401
-                finally:
-                    os.dup2(saved, 2)
-        finally:
-            os.close(saved)
-    from . import _patterns  # noqa: F401  (registers PatternModel and TimeDistributed)
+    import_keras_quietly()
 
 
 def _run_script() -> None:
