@@ -7,10 +7,10 @@ imported, everything is imported at once, which also registers the package's lay
 ``keras.models.load_model``.
 """
 
-import sys as _sys
 from importlib import import_module as _import_module
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
+from ._registration import register_with_keras as _register_with_keras
 from .explain import PATTERNS as PATTERNS
 from .explain import explain as explain
 
@@ -84,8 +84,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
-if "keras" in _sys.modules:
-    __getattr__("PatternModel")
+_register_with_keras()  # saved models load in any import order
 
 __all__ = [
     "PATTERNS",

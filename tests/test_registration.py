@@ -1,0 +1,24 @@
+"""Saved models load whatever the order of `import keras` and `import keras_lstm_patterns`."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from keras_lstm_patterns import many_to_many
+
+
+@pytest.mark.parametrize(
+    "imports",
+    ["import keras_lstm_patterns\nimport keras", "import keras\nimport keras_lstm_patterns"],
+    ids=["package-first", "keras-first"],
+)
+def test_load_model_finds_the_package_classes(tmp_path, imports):
+    path = tmp_path / "m.keras"
+    many_to_many(None, 2, 3, outputs=2).save(path)  # PatternModel and TimeDistributed
+    code = f"{imports}\nm = keras.models.load_model({str(path)!r})\nprint(type(m).__name__)"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "PatternModel"
