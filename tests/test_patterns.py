@@ -220,7 +220,7 @@ def test_factory_errors(call, match):
             r"expected input of shape `\(batch, steps=5, features=2\)`, received `\((4|None), 5, 3\)`",
         ),
         ((4, 6, 2), r"received `\((4|None), 6, 2\)`"),
-        ((4, 5), r"received `\((4|None), 5\)`.*x\[\.\.\., None\]"),
+        ((4, 5), r"received `\((4|None), 5\)`.*needs a features axis of 2: .*np.stack"),
         ((4, 5, 2, 1), r"received `\((4|None), 5, 2, 1\)`"),
     ],
 )
