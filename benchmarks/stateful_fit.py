@@ -1,6 +1,6 @@
 """Stateful training: the tutorial's loop of `fit` calls against compiled `fit_stateful`.
 
-    python benchmarks/stateful_fit.py [--epochs 100] [--chunk-epochs 20]
+    python benchmarks/stateful_fit.py [--epochs 100] [--chunk-epochs 100]
 
 Part 1, the classic tutorial: a stateful LSTM(4) + Dense(1) on the airline series
 (first 96 months, min-max scaled, look_back=3, batch size 1, Adam), trained with
@@ -148,13 +148,13 @@ def measure(runs, what: str) -> list[list[str]]:
     return text
 
 
-def main(epochs: int = 100, chunk_epochs: int = 20) -> str:
+def main(epochs: int = 100, chunk_epochs: int = 100) -> str:
     return "\n\n".join([airline(epochs), chunked(chunk_epochs)])
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--chunk-epochs", type=int, default=20)
+    parser.add_argument("--chunk-epochs", type=int, default=100)
     args = parser.parse_args()
     main(args.epochs, args.chunk_epochs)

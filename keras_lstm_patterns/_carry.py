@@ -13,10 +13,15 @@ This module threads the states explicitly instead:
   inside a ``keras.StatelessScope`` and returns the new states with the outputs: jitted
   on JAX, eager (no gradient) on PyTorch. ``rollout`` feeds outputs back with it, in one
   ``jax.jit``-compiled ``fori_loop`` on JAX.
-* ``carried_in_fit`` makes Keras's own ``fit`` carry them for the duration of one call:
+* ``carried`` makes Keras's own ``fit``, ``evaluate``, ``predict``, ``train_on_batch``,
+  ``test_on_batch`` and ``predict_on_batch`` carry them for the duration of one call:
   on JAX by tracking the state variables as non-trainable variables (the trainer then
   threads them like batch-norm statistics), on PyTorch by assigning a new tensor instead
-  of writing into the one the forward pass used.
+  of writing into the one the forward pass used. ``PatternModel`` wraps those methods
+  in it.
+* ``train_epochs`` runs whole epochs of Keras's ``train_step``, with the resets between
+  groups of batches, as one program (``fit_stateful``); ``fit_dataset`` is the input
+  Keras's ``fit`` reads for chunked training on this backend.
 """
 
 from __future__ import annotations
