@@ -16,11 +16,11 @@ RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("[a-z]*.py"))
 HEADLINE = {
     "airline_look_back": ["rmse", "baselines"],
     "airline_forecast": ["rmse", "baselines"],
-    "airline_one_to_many": ["rmse", "seasonal_naive"],
+    "airline_one_to_many": ["validation", "h12", "h24"],
     "vowels_many_to_one": ["accuracy"],
     "motions_autoencoder": ["metrics", "auc_by_activity"],
     "text_next_token": ["bits_per_char", "baselines", "sample"],
-    "sunspots_steps": ["rmse_by_look_back", "persistence"],
+    "sunspots_steps": ["validation", "test", "chosen_look_back"],
     "tanks_own_data": ["rmse", "lstm_beats_persistence"],
 }
 
@@ -129,3 +129,30 @@ def test_highway_lstm_adds_a_linear_term_to_the_lstm():
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+def test_sunspots_choose_takes_the_shortest_window_within_one_std_of_the_best():
+    sunspots = recipe("sunspots_steps")
+    stat = lambda mean, std: {"mean": mean, "std": std, "runs": [mean]}  # noqa: E731
+    tied = {2: stat(0.80, 0.05), 4: stat(0.79, 0.01), 11: stat(0.85, 0.01)}
+    assert sunspots.choose(tied) == 2  # 0.80 <= 0.79 + 0.01
+    clear = {2: stat(0.90, 0.01), 4: stat(0.81, 0.01), 11: stat(0.70, 0.02)}
+    assert sunspots.choose(clear) == 11
+
+
+def test_airline_year_pairs_and_the_second_year_fed_back():
+    airline = recipe("airline_one_to_many")
+    logy = np.log(airline.load()[:40])
+    x, y = airline.year_pairs(logy)
+    for i in range(len(logy) - 23):
+        level = logy[i : i + 12].mean()
+        np.testing.assert_allclose(x[i], logy[i : i + 12] - level, rtol=1e-12)
+        np.testing.assert_allclose(y[i, :, 0], logy[i + 12 : i + 24] - level, rtol=1e-12)
+
+    class Shift:  # next year = this year relative to its mean, plus 0.1
+        def predict_on_batch(self, z):
+            return z[:, :, None] + 0.1
+
+    last = logy[-12:]
+    two = airline.next_years(Shift(), last, 2)
+    np.testing.assert_allclose(two, np.r_[last + 0.1, last + 0.2], rtol=1e-6)
