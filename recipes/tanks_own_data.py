@@ -9,10 +9,12 @@ Shows: the whole path a user with their own multi-entity file takes, every step 
 along time for every entity (later parts whose look-back reaches into the earlier steps),
 `look_back(..., targets=)` (windows inside each entity), `normalized` (statistics from
 the train part, inside the saved model), a validation part inside the train steps for
-early stopping, a per-entity test error beside persistence and a linear model on the
-same windows, predictions joined back to `(recording, step)` as CSV, and a plot.
+early stopping, a rolling-origin evaluation (the model refitted at steps 60, 70, 80 and
+90, each time scored one step ahead on the next 10 steps of every recording), a
+per-entity test error beside persistence and a linear model refitted at the same
+origins, predictions joined back to `(recording, step)` as CSV, and a plot.
 Command: python recipes/tanks_own_data.py [--quick] [--seed 0] [--seeds 5] [--out DIR]
-How long: about 10 s a seed on two cores (--quick: seconds).
+How long: about 40 s a seed on two cores (--quick: seconds).
 Expected: the LSTM below both baselines on the moving recordings, level with persistence
 on the standing ones; RESULTS.md has the measured figures.
 """
@@ -32,8 +34,9 @@ NAME = "tanks_own_data"
 SENSORS = ["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
 TARGETS = ["acc_x", "acc_y", "acc_z"]
 LOOK_BACK = 10  # one second at 10 Hz
-TEST_FROM = 70  # steps 70-99 of every recording are its test part
-VALID_FROM = 56  # steps 56-69 validate (early stopping); steps 0-55 train
+ORIGINS = (60, 70, 80, 90)  # refit at each; score the next EVERY steps of every recording
+EVERY = 10
+VALID = 14  # the last 14 steps before an origin validate (early stopping)
 CONFIG = {"units": 32, "epochs": 80, "patience": 8, "batch": 64, "lr": 3e-3}
 
 
@@ -51,21 +54,33 @@ def long_frame() -> pd.DataFrame:
     return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
 
 
-def prepare(frame: pd.DataFrame) -> dict:
-    """Per-entity windows of the train, validation and test steps, and the test rows."""
+def prepare(frame: pd.DataFrame) -> tuple:
+    """The tanks array, its index, and each recording's activity."""
     data, index = windows.tanks(
         frame, id="recording", time="step", features=SENSORS, return_index=True
     )
-    print(f"tanks: {data.shape}  (entities, steps, features)")
-    train_valid, test = windows.split(data, TEST_FROM, look_back=LOOK_BACK)
-    train, valid = windows.split(train_valid, VALID_FROM, look_back=LOOK_BACK)
+    activity = frame.groupby("recording")["activity"].first().loc[index.ids]
+    return data, index, activity
+
+
+def at_origin(data: np.ndarray, origin: int, *, show: bool = False) -> dict:
+    """Windows before ``origin`` (train, then validation) and of the next ``EVERY`` steps.
+
+    ``split(..., look_back=)`` starts each later part ``LOOK_BACK`` steps early, so its
+    first window's target is its own first step: no target is ever in an earlier part.
+    """
+    past, future = windows.split(data, origin, look_back=LOOK_BACK)
+    train, valid = windows.split(past, origin - VALID, look_back=LOOK_BACK)
     parts = {}
-    for name, part in (("train", train), ("valid", valid), ("test", test)):
+    for name, part in (
+        ("train", train),
+        ("valid", valid),
+        ("test", future[:, : LOOK_BACK + EVERY]),
+    ):
         x, y = windows.look_back(part, LOOK_BACK, targets=[SENSORS.index(t) for t in TARGETS])
-        print(f"{name:5s}: {part.shape} -> x {x.shape}, y {y.shape}")
+        if show:
+            print(f"{name:5s}: {part.shape} -> x {x.shape}, y {y.shape}")
         parts[name] = (x, y)
-    parts["rows"] = index.window_rows(LOOK_BACK, offset=TEST_FROM - LOOK_BACK)
-    parts["activity"] = frame.groupby("recording")["activity"].first().loc[index.ids]
     return parts
 
 
@@ -82,9 +97,11 @@ def linear(train: tuple, x: np.ndarray) -> np.ndarray:
     return np.c_[x.reshape(len(x), -1), np.ones(len(x))] @ coef
 
 
-def per_entity_rmse(pred: np.ndarray, y: np.ndarray, entities: int) -> np.ndarray:
-    """RMSE over each entity's test windows (raw sensor units), ``(entities,)``."""
-    err = (pred - y).reshape(entities, -1, y.shape[-1])
+def per_entity_rmse(pred: list, y: list, entities: int) -> np.ndarray:
+    """RMSE over each entity's test steps of every origin (raw units), ``(entities,)``."""
+    err = np.concatenate(
+        [(p - t).reshape(entities, -1, t.shape[-1]) for p, t in zip(pred, y)], axis=1
+    )
     return np.sqrt((err**2).mean(axis=(1, 2)))
 
 
@@ -115,12 +132,12 @@ def plot(frame: pd.DataFrame, joined: pd.DataFrame, activity: pd.Series) -> tupl
         ax.plot(truth["step"], truth["acc_x"], color="black", lw=1, label="acc_x")
         mine = joined[joined["recording"] == rec]
         ax.plot(mine["step"], mine["acc_x_predicted"], lw=1.5, label="LSTM, one step ahead")
-        ax.axvline(TEST_FROM, color="grey", ls=":")
+        ax.axvline(ORIGINS[0], color="grey", ls=":")
         ax.set(title=f"recording {rec} ({kind})")
     for ax in axes[-1]:
         ax.set_xlabel("step (10 Hz)")
     axes.flat[0].legend()
-    fig.suptitle("Test steps (right of the dotted line) predicted one step ahead")
+    fig.suptitle("Steps 60-99 predicted one step ahead, refitted every 10 steps")
     fig.tight_layout()
     return fig
 
@@ -144,10 +161,13 @@ def main(run: Run) -> dict:
     same step; with `look_back=` the later part starts that many steps early, so its
     first window's target is its own first step and no target of a later part is a
     training step. `look_back(..., targets=)` keeps the accelerometer as the target.
+    Here is the cut at the first origin, step 60:
     """
-    parts = prepare(frame)
-    tx, ty = parts["test"]
-    entities = len(parts["activity"])
+    data, index, activity = prepare(frame)
+    print(f"tanks: {data.shape}  (entities, steps, features)")
+    origins = {o: at_origin(data, o, show=o == ORIGINS[0]) for o in ORIGINS}
+    truth = [origins[o]["test"][1] for o in ORIGINS]
+    entities = len(activity)
 
     """
     ## The model: many-to-one, scaled inside
@@ -155,36 +175,51 @@ def main(run: Run) -> dict:
     `normalized` puts a `Normalization` adapted on the train inputs in front of the
     model and a `Normalization(invert=True)` adapted on the train targets behind it: it
     reads and returns raw sensor units, and its `.keras` file carries the statistics.
-    Early stopping watches the validation steps; the test steps are used once, below.
+    Early stopping watches the validation steps.
     """
     cfg = dict(CONFIG, epochs=2) if run.quick else CONFIG
     print(explain(many_to_one(LOOK_BACK, len(SENSORS), cfg["units"], outputs=3)))
 
-    def one_seed(seed: int) -> np.ndarray:
-        model = train_model(parts, cfg, run.verbose)
-        return np.asarray(model.predict(tx, verbose=0))
+    """
+    ## A rolling-origin evaluation
 
-    preds = run.each_seed("LSTM", one_seed)
+    One cut scores the model on one stretch of steps. Instead it is refitted at steps
+    60, 70, 80 and 90, each time on what came before, and scored one step ahead on the
+    next 10 steps of every recording: 40 test steps per recording, none seen in training.
+    """
+
+    def one_seed(seed: int) -> list:
+        preds = []
+        for o in ORIGINS:
+            model = train_model(origins[o], cfg, run.verbose)
+            preds.append(np.asarray(model.predict(origins[o]["test"][0], verbose=0)))
+        return preds
+
+    preds = run.each_seed(f"LSTM at {len(ORIGINS)} origins", one_seed)
 
     """
     ## Per-entity scores beside two baselines, by activity
 
     Persistence repeats the last reading; the linear model is least squares on the same
-    windows. The LSTM is worth its cost only where it beats both.
+    windows, refitted at the same origins. The LSTM is worth its cost only where it
+    beats both.
     """
+    test_x = [origins[o]["test"][0] for o in ORIGINS]
     scores = {
         "LSTM (many_to_one, normalized)": np.array(
-            [per_entity_rmse(p, ty, entities) for p in preds]
+            [per_entity_rmse(p, truth, entities) for p in preds]
         ),
         "linear (least squares on the window)": per_entity_rmse(
-            linear(parts["train"], tx), ty, entities
+            [linear(origins[o]["train"], x) for o, x in zip(ORIGINS, test_x)], truth, entities
         )[None],
-        "persistence (last reading)": per_entity_rmse(persistence(tx), ty, entities)[None],
+        "persistence (last reading)": per_entity_rmse(
+            [persistence(x) for x in test_x], truth, entities
+        )[None],
     }
-    kinds = sorted(parts["activity"].unique())
+    kinds = sorted(activity.unique())
     rows, summary = [], {}
     for name, s in scores.items():
-        columns = {k: s[:, (parts["activity"] == k).to_numpy()].mean(axis=1) for k in kinds}
+        columns = {k: s[:, (activity == k).to_numpy()].mean(axis=1) for k in kinds}
         summary[name] = {"all": mean_std(s.mean(axis=1))} | {
             k: mean_std(v) for k, v in columns.items()
         }
@@ -192,7 +227,8 @@ def main(run: Run) -> dict:
     lstm = scores["LSTM (many_to_one, normalized)"]
     wins = float((lstm < scores["persistence (last reading)"]).mean())
     table = run.table(
-        f"Test RMSE per recording (raw accelerometer units), mean over {entities} recordings",
+        f"Test RMSE per recording over steps 60-99 (raw accelerometer units), "
+        f"mean over {entities} recordings",
         ["model", "all", *kinds],
         rows,
     )
@@ -204,17 +240,23 @@ def main(run: Run) -> dict:
     `window_rows` names the `(recording, step)` of each test target, in the order
     `look_back` made them, so the predictions join the original rows.
     """
-    joined = parts["rows"].copy()
-    for j, t in enumerate(TARGETS):
-        joined[f"{t}_actual"] = ty[:, j]
-        joined[f"{t}_predicted"] = np.mean(preds, axis=0)[:, j]
+    parts = []
+    for k, o in enumerate(ORIGINS):
+        rows_o = index.window_rows(LOOK_BACK, offset=o - LOOK_BACK)
+        rows_o = rows_o[rows_o["step"] < o + EVERY].reset_index(drop=True)
+        mean = np.mean([p[k] for p in preds], axis=0)
+        for j, t in enumerate(TARGETS):
+            rows_o[f"{t}_actual"] = truth[k][:, j]
+            rows_o[f"{t}_predicted"] = mean[:, j]
+        parts.append(rows_o)
+    joined = pd.concat(parts).sort_values(["recording", "step"], ignore_index=True)
     run.out.mkdir(parents=True, exist_ok=True)
     joined.to_csv(run.out / "predictions.csv", index=False)
     print(f"predictions: {run.out / 'predictions.csv'} ({len(joined)} rows)")
     print(joined.head(3).to_string())
 
     results = {"rmse": summary, "lstm_beats_persistence": wins, "config": cfg, "table": table}
-    run.save(results, plot(frame, joined, parts["activity"]))
+    run.save(results, plot(frame, joined, activity))
     return results
 
 

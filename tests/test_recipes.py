@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("[a-z]*.py"))
 HEADLINE = {
-    "airline_look_back": ["rmse", "baselines"],
+    "airline_look_back": ["tutorial", "backtest", "chosen"],
     "airline_forecast": ["rmse", "baselines"],
     "airline_one_to_many": ["validation", "h12", "h24"],
     "vowels_many_to_one": ["accuracy"],
@@ -81,8 +81,8 @@ def check_tank_predictions(path):
     tanks = recipe("tanks_own_data")
     frame = tanks.long_frame()
     written = pd.read_csv(path)
-    assert len(written) == 80 * (100 - tanks.TEST_FROM)
-    assert written["step"].min() == tanks.TEST_FROM and written["step"].max() == 99
+    assert len(written) == 80 * len(tanks.ORIGINS) * tanks.EVERY
+    assert written["step"].min() == tanks.ORIGINS[0] and written["step"].max() == 99
     joined = written.merge(frame, on=["recording", "step"], validate="one_to_one")
     for t in tanks.TARGETS:
         np.testing.assert_allclose(joined[f"{t}_actual"], joined[t], rtol=1e-6)
@@ -129,6 +129,26 @@ def test_highway_lstm_adds_a_linear_term_to_the_lstm():
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+def test_airline_bag_averages_independent_members_of_the_double_difference():
+    airline = recipe("airline_look_back")
+    y = airline.load()
+    logy = np.log(y)
+    w = airline.double_difference(logy)
+    hand = [logy[t] - logy[t - 1] - logy[t - 12] + logy[t - 13] for t in range(13, len(y))]
+    np.testing.assert_allclose(w, hand, rtol=1e-12)
+    keras.utils.set_random_seed(0)
+    bag = airline.bag(7, 2, 3)
+    x = np.random.default_rng(2).normal(size=(4, 7, 1)).astype("float32")
+    out = keras.ops.convert_to_numpy(bag(x))
+    assert out.shape == (4, 3)
+    for m in range(3):
+        member = keras.ops.convert_to_numpy(bag.get_layer(f"member_{m}")(x))[:, 0]
+        np.testing.assert_allclose(out[:, m], member, rtol=1e-6)
+    assert not np.allclose(out[:, 0], out[:, 1])  # members start from their own weights
+    shared = {id(v) for v in bag.get_layer("member_0").weights}
+    assert shared.isdisjoint(id(v) for v in bag.get_layer("member_1").weights)
 
 
 def test_sunspots_choose_takes_the_shortest_window_within_one_std_of_the_best():
