@@ -21,8 +21,6 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
 
 def table(header: list[str], rows: list[list[object]]) -> str:
     """A Markdown table, ready to paste into benchmarks/README.md."""
-    cells = [header, *[[str(c) for c in r] for r in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
-    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(cells[0]), sep, *[line(r) for r in cells[1:]]])
+    from keras_lstm_patterns._table import table as format_table
+
+    return format_table([header, *rows], markdown=True)

@@ -2,27 +2,28 @@
 
 Every name below is imported from its module on first use (PEP 562), so that the ``klp``
 command line starts without loading Keras. ``explain`` and ``PATTERNS`` are imported
-now: their module loads Keras only when a model is built or read. When Keras is already
-imported, everything is imported at once, which also registers the package's layers for
-``keras.models.load_model``.
+now: their modules load Keras only when a model is built or read. When Keras is already
+imported, the package's Keras classes (:mod:`keras_lstm_patterns.layers`) are registered
+for ``keras.models.load_model``.
 """
 
 from importlib import import_module as _import_module
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
+from ._patterns import PATTERNS as PATTERNS
 from ._registration import register_with_keras as _register_with_keras
-from .explain import PATTERNS as PATTERNS
-from .explain import explain as explain
+from .explaining import explain as explain
 
 # name -> (module, attribute); attribute None: the module itself
 _LAZY = {
     "backtesting": (".backtesting", None),
     "closed_loop": (".closed_loop", None),
     "datasets": (".datasets", None),
+    "layers": (".layers", None),
     "scaling": (".scaling", None),
     "stateful": (".stateful", None),
     "windows": (".windows", None),
-    "PatternModel": ("._patterns", "PatternModel"),
+    "PatternModel": (".layers", "PatternModel"),
     "Seq2Seq": ("._patterns", "Seq2Seq"),
     "many_to_many": ("._patterns", "many_to_many"),
     "many_to_one": ("._patterns", "many_to_one"),
@@ -47,10 +48,10 @@ if _TYPE_CHECKING:
     from . import backtesting as backtesting
     from . import closed_loop as closed_loop
     from . import datasets as datasets
+    from . import layers as layers
     from . import scaling as scaling
     from . import stateful as stateful
     from . import windows as windows
-    from ._patterns import PatternModel as PatternModel
     from ._patterns import Seq2Seq as Seq2Seq
     from ._patterns import many_to_many as many_to_many
     from ._patterns import many_to_one as many_to_one
@@ -62,6 +63,7 @@ if _TYPE_CHECKING:
     from .backtesting import model_forecaster as model_forecaster
     from .backtesting import score as score
     from .closed_loop import fit_closed_loop as fit_closed_loop
+    from .layers import PatternModel as PatternModel
     from .scaling import normalized as normalized
     from .stateful import fit_stateful as fit_stateful
     from .stateful import forecast as forecast
@@ -95,10 +97,12 @@ __all__ = [
     "closed_loop",
     "datasets",
     "explain",
+    "explaining",
     "fit_closed_loop",
     "fit_stateful",
     "forecast",
     "generate",
+    "layers",
     "many_to_many",
     "many_to_one",
     "model_forecaster",

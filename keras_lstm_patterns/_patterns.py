@@ -1,35 +1,33 @@
-"""Factories for every recurrent shape-and-mode pattern.
+"""The patterns: one factory each, and beside it the pattern's declaration.
 
 Each factory checks all of its arguments first, then builds an uncompiled functional
-``keras.Model`` with named layers. The models are :class:`PatternModel`, a functional
-model that names the axes when data of the wrong shape is fed to it.
+model, a :class:`~keras_lstm_patterns.layers.PatternModel`, with named layers. Next to
+each factory a :class:`Pattern` declares what every reader needs to know about it as
+data: its shapes and sizes, the sizes ``explain``/``diagram`` use by default and for the
+picture in ``docs/img``, what the last axis of its output means, and how a built model of
+it looks. :data:`PATTERNS` collects them; ``explain``, ``diagram``, ``klp`` and ``klp docs``
+read nothing else. A new pattern is a factory and its ``_declare(Pattern(...))``.
+
+Importing this module is cheap (no Keras, no numpy), so ``klp --help`` can list the
+patterns; Keras is imported when a factory builds a model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import keras
+if TYPE_CHECKING:
+    import keras
 
-from . import _carry
-from ._checks import (
-    check_bool,
-    check_choice,
-    check_fraction,
-    check_int,
-    check_optional_int,
-    check_real,
-    check_units,
-    fail,
-    shape_str,
-)
+    from .layers import PatternModel
 
 __all__ = [
-    "CELLS",
-    "TimeDistributed",
-    "PatternModel",
+    "PATTERNS",
+    "Pattern",
     "Seq2Seq",
+    "Structure",
     "many_to_many",
     "many_to_one",
     "next_token_model",
@@ -38,190 +36,94 @@ __all__ = [
     "stateful_generator",
 ]
 
-CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple": keras.layers.SimpleRNN}
+_CELLS = {"lstm": "LSTM", "gru": "GRU", "simple": "SimpleRNN"}  # cell= -> keras.layers class
 
 
-def axis_names(rank: int, is_int: bool) -> tuple[str, ...]:
-    """Axis names for a model input of this rank: what each number of a shape means."""
-    if rank == 3:
-        return ("batch", "steps", "features")
-    if rank == 2:
-        return ("batch", "steps") if is_int else ("batch", "features")
-    return ("batch", *(f"axis{i}" for i in range(1, rank)))
+@dataclass(frozen=True)
+class Structure:
+    """How a built model of a pattern looks: one flag per fact, ``None`` for either way.
 
-
-@keras.saving.register_keras_serializable(package="keras_lstm_patterns")
-class PatternModel(keras.Model):
-    """A functional model whose shape errors name the axes.
-
-    Keras accepts some wrong shapes silently (a trailing axis of 1 is squeezed away) and
-    reports others without saying which axis is which. This checks the rank and every
-    fixed size of the input first and raises, for example, "expected input of shape
-    `(batch, steps=5, features=2)`, received `(4, 5, 3)`".
+    Attributes:
+        tokens: it reads integer tokens through an ``Embedding``.
+        repeated: a ``RepeatVector`` feeds one vector to every step.
+        last_step: some recurrent layer keeps only its last step.
+        sequences: the last recurrent layer returns every step.
+        loop: the first recurrent layer is stateful and the output is as wide as the
+            input, so each output step can be fed back as the next input.
     """
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args and len(self.inputs) == 1:
-            self._check_input(args[0])
-        return super().__call__(*args, **kwargs)
+    tokens: bool | None = None
+    repeated: bool | None = None
+    last_step: bool | None = None
+    sequences: bool | None = None
+    loop: bool | None = None
 
-    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        # The JAX trainer reaches `call` through `stateless_call`, not `__call__`; the
-        # check in `__call__` stays because Keras's own input checks run before `call`.
-        if len(self.inputs) == 1:
-            self._check_input(inputs)
-        return super().call(inputs, *args, **kwargs)
-
-    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """``keras.Model.fit``, refusing a target whose shape would silently broadcast."""
-        self._check_targets(y, "y")
-        self._check_targets(_validation_y(kwargs.get("validation_data")), "validation_data")
-        with _carry.carried(self):
-            return super().fit(x, y, *args, **kwargs)
-
-    def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """``keras.Model.evaluate``, refusing a target whose shape would silently broadcast."""
-        self._check_targets(y, "y")
-        with _carry.carried(self):
-            return super().evaluate(x, y, *args, **kwargs)
-
-    # A stateful layer's states are carried from batch to batch, and from call to call,
-    # by every one of Keras's own methods on every backend, as TensorFlow does by itself
-    # (on JAX the trainer would leave them at zero; on PyTorch ``train_on_batch`` would
-    # fail on the in-place state update). ``_carry.carried`` sets that up for one call.
-
-    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
-        """``keras.Model.predict``, carrying stateful layers' states on every backend."""
-        with _carry.carried(self):
-            return super().predict(x, *args, **kwargs)
-
-    def predict_on_batch(self, x: Any) -> Any:
-        """``keras.Model.predict_on_batch``, carrying the states on every backend."""
-        with _carry.carried(self):
-            return super().predict_on_batch(x)
-
-    def train_on_batch(self, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """``keras.Model.train_on_batch``, carrying the states on every backend."""
-        with _carry.carried(self):
-            return super().train_on_batch(x, y, *args, **kwargs)
-
-    def test_on_batch(self, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """``keras.Model.test_on_batch``, carrying the states on every backend."""
-        with _carry.carried(self):
-            return super().test_on_batch(x, y, *args, **kwargs)
-
-    def _check_targets(self, y: Any, name: str) -> None:
-        """Refuse ``y`` whose shape after the batch axis differs from the output's.
-
-        Keras's losses broadcast a ``(batch, 1)`` target against a ``(batch, 32)``
-        output without a word. Allowed: the output's own shape; one axis fewer when the
-        output's last axis is 1 (Keras expands it) or when ``y`` holds integer class
-        labels for the last axis (sparse losses).
-        """
-        shape = getattr(y, "shape", None)
-        if shape is None or len(self.outputs) != 1:
-            return
-        got = tuple(int(d) for d in shape[1:])
-        out = tuple(self.output_shape[1:])
-
-        def same(a: tuple, b: tuple) -> bool:
-            return len(a) == len(b) and all(e is None or e == g for e, g in zip(b, a))
-
-        labels = "int" in str(getattr(y, "dtype", ""))  # class ids for a sparse loss
-        if same(got, out) or (out and (out[-1] == 1 or labels) and same(got, out[:-1])):
-            return
-        hint = ""
-        if out and out[-1] is not None and got and got[-1] != out[-1]:
-            hint = (
-                f" The model returns {out[-1]} numbers per "
-                f"{'step' if len(out) > 1 else 'sample'}; if each target has {got[-1]}, "
-                f"build it with outputs={got[-1]} (a Dense head of that width)."
-            )
-        fail(
-            name,
-            f"a target of shape `(batch, {', '.join(map(str, out))})`, the model's output "
-            "shape, so the loss compares like with like",
-            None,
-            shown=f"{name} with shape {tuple(shape)}." + hint,
+    def matches(self, seen: Structure) -> bool:
+        """Every flag this one sets has the same value in ``seen``."""
+        return all(
+            getattr(self, f.name) is None or getattr(self, f.name) == getattr(seen, f.name)
+            for f in fields(self)
         )
 
-    def _check_input(self, x: Any) -> None:
-        shape = getattr(x, "shape", None)
-        if shape is None:
-            return
-        spec = self.inputs[0]
-        expected = tuple(spec.shape)
-        got = tuple(None if d is None else int(d) for d in shape)
-        ok = len(got) == len(expected) and all(
-            e is None or g is None or e == g for e, g in zip(expected, got)
-        )
-        if not ok:
-            names = axis_names(len(expected), "int" in str(spec.dtype))
-            raise ValueError(
-                f"Model '{self.name}' expected input of shape "
-                f"`{shape_str(expected, names)}`, received `{got}`." + _shape_hint(expected, got)
-            )
 
+@dataclass(frozen=True)
+class Pattern:
+    """One named pattern, declared beside its factory.
 
-@keras.saving.register_keras_serializable(package="keras_lstm_patterns")
-class TimeDistributed(keras.layers.TimeDistributed):
-    """``keras.layers.TimeDistributed``, applying a ``Dense`` to every step in one matmul.
-
-    A ``Dense`` on a 3-D input already acts on each step separately, with the same
-    weights and the same result (up to float rounding), so this applies it directly. That is faster, and
-    it avoids a Keras 3.15 fault: on an input with a fixed batch size and a free number
-    of steps (every stateful sequence model), ``keras.layers.TimeDistributed`` retraced
-    for a new length returns ``batch`` steps instead of ``steps``. Other wrapped layers
-    go through Keras's own implementation.
+    Attributes:
+        name: the name ``explain``, ``diagram`` and ``klp`` take.
+        factory: how it is built, as the user writes it.
+        shapes: its shapes, with axis names.
+        summary: one line about it, formatted with ``steps`` (and ``history``).
+        build: builds its model (the one ``explain`` and ``diagram`` show) from keyword
+            sizes named in ``sizes``.
+        sizes: the sizes ``build`` takes, in the order the help shows them.
+        defaults: the sizes used for those not given.
+        picture: the sizes of its picture in ``docs/img`` (``klp docs``), over
+            ``defaults``.
+        axes: what the last axis means, by the role of the layer that returns it:
+            ``"head"`` a ``Dense`` head returning the model's output, ``"output"`` a
+            recurrent layer returning it, ``"code"`` a recurrent layer inside the model
+            that keeps only its last step. Roles not named read ``"outputs"``,
+            ``"units"`` and ``"units"``.
+        steps_from: where a built model's steps are read: ``"input"``, or ``"output"``
+            when one vector is repeated to every step.
+        drive: ``"generate"`` or ``"forecast"`` when the model is driven by feeding its
+            outputs back (the picture draws the feedback arrows).
+        structure: how a built model of it looks, which ``pattern_of`` matches; ``None``
+            for a pattern whose model is another's (``forecast`` drives ``generate``'s).
     """
 
-    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
-        if isinstance(self.layer, keras.layers.Dense):
-            return self.layer.call(inputs)
-        return super().call(inputs, training=training, mask=mask)
+    name: str
+    factory: str
+    shapes: str
+    summary: str
+    build: Callable[..., Any]
+    sizes: tuple[str, ...]
+    defaults: Mapping[str, Any]
+    picture: Mapping[str, Any] = field(default_factory=dict)
+    axes: Mapping[str, str] = field(default_factory=dict)
+    steps_from: str = "input"
+    drive: str | None = None
+    structure: Structure | None = None
+
+    def picture_sizes(self) -> dict[str, Any]:
+        """The sizes of its picture in ``docs/img``."""
+        return {**self.defaults, **self.picture}
 
 
-def _validation_y(data: Any) -> Any:
-    """The target array of a ``validation_data=(x, y[, weights])`` tuple, if any."""
-    if isinstance(data, tuple | list) and len(data) >= 2:
-        return data[1]
-    return None
+PATTERNS: dict[str, Pattern] = {}
+"""Every pattern by name, in the order ``klp patterns`` lists them."""
 
 
-def _shape_hint(expected: tuple, got: tuple) -> str:
-    """The fix for this model's own sizes: ``x[..., None]`` only when it reads 1 feature."""
-    if len(expected) == 3 and len(got) == 2:
-        steps, features = expected[1], expected[2]
-        if features == 1:
-            return (
-                " A recurrent layer reads `(samples, steps, features)`: reshape a single "
-                "feature with `x[..., None]` (or `x.reshape(len(x), steps, 1)`)."
-            )
-        if features is None:
-            return " A recurrent layer reads `(samples, steps, features)`: add the features axis."
-        if steps is not None and got[1] == steps * features:
-            return (
-                f" Each row holds {got[1]} = {steps} steps x {features} features: "
-                f"`x.reshape(len(x), {steps}, {features})` (if they are stored step by step)."
-            )
-        names = "f1, f2" if features == 2 else f"f1, ..., f{features}"
-        return (
-            f" A recurrent layer reads `(samples, steps, features)` and this model reads "
-            f"{features} features per step, so the array needs a features axis of "
-            f"{features}: stack one `(samples, steps)` array per feature, "
-            f"`np.stack([{names}], axis=-1)`. (`x[..., None]` would make 1 feature, "
-            f"not {features}.)"
-        )
-    if len(expected) == len(got) == 3 and expected[0] is not None and got[0] != expected[0]:
-        return (
-            f" This model is stateful with a fixed batch size of {expected[0]}; "
-            "use `stateful.with_batch_size(model, n)` for another."
-        )
-    return ""
+def _declare(pattern: Pattern) -> None:
+    PATTERNS[pattern.name] = pattern
 
 
 def _rnn(cell: str, units: int, name: str, **kwargs: Any) -> keras.layers.Layer:
-    return CELLS[cell](units, name=name, **kwargs)
+    import keras
+
+    return getattr(keras.layers, _CELLS[cell])(units, name=name, **kwargs)
 
 
 def _check_common(
@@ -234,7 +136,16 @@ def _check_common(
     output_activation: Any,
     outputs: Any,
 ) -> tuple[int | None, int | None]:
-    check_choice("cell", cell, tuple(CELLS))
+    from ._checks import (
+        check_bool,
+        check_choice,
+        check_fraction,
+        check_optional_int,
+        check_real,
+        fail,
+    )
+
+    check_choice("cell", cell, tuple(_CELLS))
     stateful = check_bool("stateful", stateful)
     batch_size = check_optional_int("batch_size", batch_size)
     if stateful and batch_size is None:
@@ -252,16 +163,16 @@ def _check_common(
 
 
 def _check_activation(activation: Any) -> None:
+    import keras
+
+    from ._checks import fail
+
     if activation is None:
         return
     try:
         keras.activations.get(activation)
     except (ValueError, TypeError):
         fail("output_activation", "None or a Keras activation name", activation)
-
-
-def _sequence_input(steps: int | None, features: int, batch_size: int | None) -> Any:
-    return keras.Input(batch_shape=(batch_size, steps, features), name="steps_in")
 
 
 def _recurrent_stack(
@@ -285,6 +196,20 @@ def _recurrent_stack(
     return x
 
 
+def _head(x: Any, width: int, *, activation: Any = None, prefix: str = "") -> Any:
+    """The same ``Dense(width)`` applied to every step."""
+    import keras
+
+    from .layers import TimeDistributed
+
+    dense = keras.layers.Dense(width, activation=activation, name=f"{prefix}dense")
+    return TimeDistributed(dense, name=f"{prefix}head")(x)
+
+
+_SEQUENCE_SIZES = ("steps", "features", "units", "outputs", "cell")
+_SEQUENCE_DEFAULTS = {"steps": 5, "features": 2, "units": 8, "outputs": 1}
+
+
 def _many(
     pattern: str,
     steps: int | None,
@@ -299,6 +224,11 @@ def _many(
     dropout: float,
     output_activation: Any,
 ) -> PatternModel:
+    import keras
+
+    from ._checks import check_int, check_optional_int, check_units
+    from .layers import PatternModel
+
     steps = check_optional_int("steps", steps)
     features = check_int("features", features)
     units = check_units("units", units)
@@ -313,16 +243,17 @@ def _many(
     )
     stateful = bool(stateful)
     sequences = pattern == "many_to_many"
-    inp = _sequence_input(steps, features, batch_size)
+    inp = keras.Input(batch_shape=(batch_size, steps, features), name="steps_in")
     x = inp
     if mask_value is not None:
         x = keras.layers.Masking(mask_value=float(mask_value), name="mask")(x)
     x = _recurrent_stack(
         x, units, cell=cell, last_returns_sequences=sequences, stateful=stateful, dropout=dropout
     )
-    if outputs is not None:
-        dense = keras.layers.Dense(outputs, activation=output_activation, name="dense")
-        x = (TimeDistributed(dense, name="head") if sequences else dense)(x)
+    if outputs is not None and sequences:
+        x = _head(x, outputs, activation=output_activation)
+    elif outputs is not None:
+        x = keras.layers.Dense(outputs, activation=output_activation, name="dense")(x)
     return PatternModel(inp, x, name=pattern)
 
 
@@ -358,7 +289,8 @@ def many_to_one(
         output_activation: activation of the head.
 
     Returns:
-        An uncompiled :class:`PatternModel` named ``many_to_one``.
+        An uncompiled :class:`~keras_lstm_patterns.layers.PatternModel` named
+        ``many_to_one``.
 
     Raises:
         ValueError: an argument out of range, named with what was received.
@@ -381,6 +313,21 @@ def many_to_one(
     )
 
 
+_declare(
+    Pattern(
+        name="many_to_one",
+        factory="many_to_one(steps, features, units)",
+        shapes="(batch, steps, features) -> (batch, units or outputs)",
+        summary="{steps} steps in, one vector out (return_sequences=False)",
+        build=many_to_one,
+        sizes=_SEQUENCE_SIZES,
+        defaults=_SEQUENCE_DEFAULTS,
+        axes={"head": "outputs"},
+        structure=Structure(tokens=False, repeated=False, sequences=False),
+    )
+)
+
+
 def many_to_many(
     steps: int | None,
     features: int,
@@ -398,8 +345,28 @@ def many_to_many(
 
     Every recurrent layer has ``return_sequences=True``; the head is
     ``TimeDistributed(Dense(outputs))``, the same ``Dense`` applied to every step (a
-    plain ``Dense`` on a 3-D input computes exactly the same thing). Arguments as in
-    :func:`many_to_one`.
+    plain ``Dense`` on a 3-D input computes exactly the same thing).
+
+    Args:
+        steps: how many steps each sample has, or ``None`` for any.
+        features: the width of one step's input vector.
+        units: the state width of the recurrent layer, or a sequence of widths for a
+            stack (first to last).
+        outputs: width of the per-step ``Dense`` head; ``None`` returns the recurrent
+            output at every step.
+        cell: ``"lstm"``, ``"gru"`` or ``"simple"``.
+        stateful: carry the state from batch to batch (needs ``batch_size``).
+        batch_size: a fixed batch size (required with ``stateful=True``).
+        mask_value: insert ``Masking(mask_value)`` so padded steps are skipped.
+        dropout: input dropout of each recurrent layer, in [0, 1).
+        output_activation: activation of the head.
+
+    Returns:
+        An uncompiled :class:`~keras_lstm_patterns.layers.PatternModel` named
+        ``many_to_many``.
+
+    Raises:
+        ValueError: an argument out of range, named with what was received.
 
     >>> many_to_many(None, 3, [16, 8], outputs=3).output_shape
     (None, None, 3)
@@ -419,9 +386,24 @@ def many_to_many(
     )
 
 
+_declare(
+    Pattern(
+        name="many_to_many",
+        factory="many_to_many(steps, features, units)",
+        shapes="(batch, steps, features) -> (batch, steps, units or outputs)",
+        summary="{steps} steps in, {steps} steps out (return_sequences=True)",
+        build=many_to_many,
+        sizes=_SEQUENCE_SIZES,
+        defaults=_SEQUENCE_DEFAULTS,
+        axes={"head": "outputs"},
+        structure=Structure(tokens=False, repeated=False, sequences=True, loop=False),
+    )
+)
+
+
 def one_to_many(
-    features: int,
     steps: int,
+    features: int,
     units: int | Sequence[int],
     *,
     outputs: int | None = None,
@@ -434,11 +416,36 @@ def one_to_many(
     same vector to each of them. (The other way, feeding each output back as the next
     input, is :func:`stateful_generator` with ``stateful.generate``.)
 
-    >>> one_to_many(12, 12, 32, outputs=1).output_shape
-    (None, 12, 1)
+    The arguments come in the order of :func:`many_to_one`, ``(steps, features,
+    units)``; version 0.1.0 took ``(features, steps, units)``.
+
+    Args:
+        steps: how many steps come out (the length ``RepeatVector`` repeats to).
+        features: the width of the input vector.
+        units: the state width of the recurrent layer, or a sequence of widths for a
+            stack (first to last).
+        outputs: width of the per-step ``Dense`` head; ``None`` returns the recurrent
+            output at every step.
+        cell: ``"lstm"``, ``"gru"`` or ``"simple"``.
+        output_activation: activation of the head.
+
+    Returns:
+        An uncompiled :class:`~keras_lstm_patterns.layers.PatternModel` named
+        ``one_to_many``, ``(batch, features) -> (batch, steps, outputs)``.
+
+    Raises:
+        ValueError: an argument out of range, named with what was received.
+
+    >>> one_to_many(6, 3, 32, outputs=1).output_shape
+    (None, 6, 1)
     """
-    features = check_int("features", features)
+    import keras
+
+    from ._checks import check_int, check_units
+    from .layers import PatternModel
+
     steps = check_int("steps", steps)
+    features = check_int("features", features)
     units = check_units("units", units)
     _, outputs = _check_common(
         cell=cell,
@@ -453,9 +460,25 @@ def one_to_many(
     x = keras.layers.RepeatVector(steps, name="repeat")(inp)
     x = _recurrent_stack(x, units, cell=cell, last_returns_sequences=True)
     if outputs is not None:
-        dense = keras.layers.Dense(outputs, activation=output_activation, name="dense")
-        x = TimeDistributed(dense, name="head")(x)
+        x = _head(x, outputs, activation=output_activation)
     return PatternModel(inp, x, name="one_to_many")
+
+
+_declare(
+    Pattern(
+        name="one_to_many",
+        factory="one_to_many(steps, features, units)",
+        shapes="(batch, features) -> (batch, steps, units or outputs)",
+        summary="one vector in, repeated to {steps} steps (RepeatVector), {steps} steps out",
+        build=one_to_many,
+        sizes=_SEQUENCE_SIZES,
+        defaults=_SEQUENCE_DEFAULTS,
+        picture={"features": 3},
+        axes={"head": "outputs"},
+        steps_from="output",
+        structure=Structure(tokens=False, repeated=True, last_step=False),
+    )
+)
 
 
 def _to_features(
@@ -466,8 +489,7 @@ def _to_features(
     if not hidden:
         return _rnn(cell, features, f"{prefix}{cell}_out", return_sequences=True, **kw)(x)
     x = _recurrent_stack(x, hidden, cell=cell, last_returns_sequences=True, prefix=prefix, **kw)
-    dense = keras.layers.Dense(features, name=f"{prefix}dense")
-    return TimeDistributed(dense, name=f"{prefix}head")(x)
+    return _head(x, features, prefix=prefix)
 
 
 def stateful_generator(
@@ -477,23 +499,81 @@ def stateful_generator(
 
     Input ``batch_shape=(batch_size, None, features)``, output
     ``(batch_size, steps, features)``, ``return_sequences=True`` everywhere so any number
-    of steps can be fed, one at a time or many. With no ``units`` the model is one
-    recurrent layer of width ``features`` (its outputs are in (-1, 1) for LSTM/GRU:
-    scale the data); with hidden ``units``, stateful layers of those widths are followed
-    by a linear per-step ``Dense(features)`` head. Drive it with ``stateful.generate``
+    of steps can be fed, one at a time or many. Drive it with ``stateful.generate``
     (one-to-many) or ``stateful.forecast`` (many-to-many), or train it with
     ``stateful.fit_stateful`` on ``windows.next_step`` pairs.
+
+    Args:
+        features: the width of one step, in and out (an output step is the next input).
+        batch_size: the fixed batch size: how many sequences are carried side by side.
+        units: hidden recurrent widths. With none, the model is one recurrent layer of
+            width ``features`` (its outputs are in (-1, 1) for LSTM/GRU: scale the
+            data); with some, stateful layers of those widths are followed by a linear
+            per-step ``Dense(features)`` head.
+        cell: ``"lstm"``, ``"gru"`` or ``"simple"``.
+
+    Returns:
+        An uncompiled :class:`~keras_lstm_patterns.layers.PatternModel` named
+        ``stateful_generator``, every recurrent layer stateful.
+
+    Raises:
+        ValueError: an argument out of range, named with what was received.
 
     >>> stateful_generator(2, batch_size=4, units=16).output_shape
     (4, None, 2)
     """
+    import keras
+
+    from ._checks import check_choice, check_int, check_units
+    from .layers import PatternModel
+
     features = check_int("features", features)
     batch_size = check_int("batch_size", batch_size)
     hidden = check_units("units", units, allow_empty=True)
-    check_choice("cell", cell, tuple(CELLS))
-    inp = _sequence_input(None, features, batch_size)
+    check_choice("cell", cell, tuple(_CELLS))
+    inp = keras.Input(batch_shape=(batch_size, None, features), name="steps_in")
     x = _to_features(inp, features, hidden, cell, "", stateful=True)
     return PatternModel(inp, x, name="stateful_generator")
+
+
+def _generator(steps: Any = None, history: Any = None, **sizes: Any) -> PatternModel:
+    """``stateful_generator`` for the registry: its steps axis is free, so ``steps`` and
+    ``history`` only say how far it is driven."""
+    return stateful_generator(**sizes)
+
+
+_GENERATOR_AXES = {"head": "features", "output": "features"}
+_declare(
+    Pattern(
+        name="generate",
+        factory="stateful_generator(features) + stateful.generate",
+        shapes="(batch, 1, features) -> (batch, steps, features)",
+        summary="one step in, {steps} new steps out, each but the last fed back as the next "
+        "input (stateful one-to-many)",
+        build=_generator,
+        sizes=("steps", "features", "units", "batch_size", "cell"),
+        defaults={"steps": 5, "features": 2, "units": (), "batch_size": 1},
+        picture={"units": 32},  # the README's stateful_generator(2, units=32)
+        axes=_GENERATOR_AXES,
+        drive="generate",
+        structure=Structure(tokens=False, repeated=False, sequences=True, loop=True),
+    )
+)
+_declare(
+    Pattern(
+        name="forecast",
+        factory="stateful_generator(features) + stateful.forecast",
+        shapes="(batch, history, features) -> (batch, steps, features)",
+        summary="{history} known steps warm the state up, then {steps} new steps come out, "
+        "each but the last fed back as the next input (stateful many-to-many)",
+        build=_generator,
+        sizes=("steps", "history", "features", "units", "batch_size", "cell"),
+        defaults={"steps": 3, "history": 3, "features": 2, "units": (), "batch_size": 1},
+        picture={"units": 32},
+        axes=_GENERATOR_AXES,
+        drive="forecast",
+    )
+)
 
 
 class Seq2Seq(NamedTuple):
@@ -515,26 +595,43 @@ def seq2seq_autoencoder(
 ) -> Seq2Seq:
     """A many-to-one encoder and a one-to-many decoder, trained together with ``fit(x, x)``.
 
-    encoder ``(batch, steps, features) -> (batch, latent)``: the ``encoder_units`` layers
-    return sequences, the last layer of width ``latent`` returns only its last step.
-    decoder ``(batch, latent) -> RepeatVector(steps) -> (batch, steps, features)``: the
-    ``decoder_units`` layers, then a recurrent layer of width ``features`` (no
-    ``decoder_units``) or a per-step linear ``Dense(features)`` head (with them).
-    ``autoencoder(x)`` is ``decoder(encoder(x))`` with the same weights.
+    The encoder, ``(batch, steps, features) -> (batch, latent)``: the ``encoder_units``
+    layers return sequences, the last layer, of width ``latent``, returns only its last
+    step. The decoder, ``(batch, latent) -> RepeatVector(steps) -> (batch, steps,
+    features)``: the ``decoder_units`` layers, then a recurrent layer of width
+    ``features`` (no ``decoder_units``) or a per-step linear ``Dense(features)`` head
+    (with them). ``autoencoder(x)`` is ``decoder(encoder(x))`` with the same weights.
+
+    Args:
+        steps: how many steps each sequence has, in and out.
+        features: the width of one step, in and out.
+        encoder_units: the encoder's recurrent widths before the latent layer.
+        latent: the width of the code: the encoder's last layer, the decoder's input.
+        decoder_units: the decoder's recurrent widths before its output layer.
+        cell: ``"lstm"``, ``"gru"`` or ``"simple"``.
 
     Returns:
-        ``Seq2Seq(autoencoder, encoder, decoder)``, all uncompiled.
+        ``Seq2Seq(autoencoder, encoder, decoder)``, all uncompiled
+        :class:`~keras_lstm_patterns.layers.PatternModel`.
+
+    Raises:
+        ValueError: an argument out of range, named with what was received.
 
     >>> ae = seq2seq_autoencoder(100, 6, latent=8, decoder_units=32)
     >>> ae.encoder.output_shape, ae.autoencoder.output_shape
     ((None, 8), (None, 100, 6))
     """
+    import keras
+
+    from ._checks import check_choice, check_int, check_units
+    from .layers import PatternModel
+
     steps = check_int("steps", steps)
     features = check_int("features", features)
     enc_units = check_units("encoder_units", encoder_units, allow_empty=True)
     latent = check_int("latent", latent)
     dec_units = check_units("decoder_units", decoder_units, allow_empty=True)
-    check_choice("cell", cell, tuple(CELLS))
+    check_choice("cell", cell, tuple(_CELLS))
 
     enc_in = keras.Input(shape=(steps, features), name="steps_in")
     x = _recurrent_stack(
@@ -552,6 +649,28 @@ def seq2seq_autoencoder(
     return Seq2Seq(autoencoder, encoder, decoder)
 
 
+def _autoencoder(**sizes: Any) -> PatternModel:
+    """``seq2seq_autoencoder`` for the registry: the model that holds the other two."""
+    return seq2seq_autoencoder(**sizes).autoencoder
+
+
+_declare(
+    Pattern(
+        name="seq2seq_autoencoder",
+        factory="seq2seq_autoencoder(steps, features, latent=...)",
+        shapes="(batch, steps, features) -> (batch, latent) -> (batch, steps, features)",
+        summary="{steps} steps in, squeezed into one latent vector, {steps} steps rebuilt",
+        build=_autoencoder,
+        sizes=("steps", "features", "latent", "encoder_units", "decoder_units", "cell"),
+        defaults={"steps": 5, "features": 2, "latent": 4},
+        picture={"decoder_units": 8},
+        axes={"head": "features", "output": "features", "code": "latent"},
+        steps_from="output",
+        structure=Structure(tokens=False, repeated=True, last_step=True),
+    )
+)
+
+
 def next_token_model(
     vocab_size: int,
     *,
@@ -567,16 +686,38 @@ def next_token_model(
     ``Embedding -> recurrent stack (return_sequences=True) ->
     TimeDistributed(Dense(vocab_size, softmax))``: at every step, the probabilities of the
     next token. Compile it with ``loss="sparse_categorical_crossentropy"`` and train on
-    ``windows.next_step(tokens)``. ``stateful=True`` with a ``batch_size`` makes the
-    sampling model (feed one token at a time).
+    ``windows.next_step(tokens)``.
+
+    Args:
+        vocab_size: how many distinct tokens there are (ids ``0 .. vocab_size - 1``).
+        embedding_dim: the width of each token's learned vector.
+        units: the state width of the recurrent layer, or a sequence of widths for a
+            stack (first to last).
+        cell: ``"lstm"``, ``"gru"`` or ``"simple"``.
+        steps: how many tokens each sample has, or ``None`` for any.
+        stateful: carry the state from batch to batch (needs ``batch_size``): the
+            sampling model, fed one token at a time.
+        batch_size: a fixed batch size (required with ``stateful=True``).
+
+    Returns:
+        An uncompiled :class:`~keras_lstm_patterns.layers.PatternModel` named
+        ``next_token``.
+
+    Raises:
+        ValueError: an argument out of range, named with what was received.
 
     >>> next_token_model(50, units=32).output_shape
     (None, None, 50)
     """
+    import keras
+
+    from ._checks import check_choice, check_int, check_optional_int, check_units
+    from .layers import PatternModel
+
     vocab_size = check_int("vocab_size", vocab_size, low=2)
     embedding_dim = check_int("embedding_dim", embedding_dim)
     units = check_units("units", units)
-    check_choice("cell", cell, tuple(CELLS))
+    check_choice("cell", cell, tuple(_CELLS))
     steps = check_optional_int("steps", steps)
     batch_size, _ = _check_common(
         cell=cell,
@@ -591,6 +732,31 @@ def next_token_model(
     inp = keras.Input(batch_shape=(batch_size, steps), dtype="int32", name="tokens_in")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inp)
     x = _recurrent_stack(x, units, cell=cell, last_returns_sequences=True, stateful=stateful)
-    dense = keras.layers.Dense(vocab_size, activation="softmax", name="dense")
-    x = TimeDistributed(dense, name="head")(x)
+    x = _head(x, vocab_size, activation="softmax")
     return PatternModel(inp, x, name="next_token")
+
+
+_declare(
+    Pattern(
+        name="next_token",
+        factory="next_token_model(vocab_size)",
+        shapes="(batch, steps) tokens -> (batch, steps, vocab_size)",
+        summary="{steps} tokens in, a next-token distribution at every step "
+        "(TimeDistributed softmax head)",
+        build=next_token_model,
+        sizes=("steps", "vocab_size", "units", "embedding_dim", "cell"),
+        defaults={"steps": 5, "vocab_size": 30, "units": 16, "embedding_dim": 8},
+        axes={"head": "vocab_size"},
+        structure=Structure(tokens=True),
+    )
+)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from ._patterns import PatternModel`` (scaling, closed_loop): the class lives in
+    # ``layers``; read from there until those imports say so
+    if name in ("PatternModel", "TimeDistributed"):
+        from . import layers
+
+        return getattr(layers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

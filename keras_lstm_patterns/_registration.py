@@ -1,11 +1,11 @@
 """The package's Keras classes registered whenever Keras is imported, in any order.
 
 ``keras.models.load_model`` finds ``PatternModel`` and the package's ``TimeDistributed``
-only once they are registered, which happens when ``_patterns`` is imported. The package
-imports Keras lazily (so the ``klp`` command line starts fast), so a script that imports
-``keras_lstm_patterns`` first and Keras after would otherwise load a saved model without
-the classes. :func:`register_with_keras` closes that gap: it imports ``_patterns`` now if
-Keras is loaded, or right after Keras finishes loading.
+only once they are registered, which happens when :mod:`keras_lstm_patterns.layers` is
+imported. The package imports Keras lazily (so the ``klp`` command line starts fast), so a
+script that imports ``keras_lstm_patterns`` first and Keras after would otherwise load a
+saved model without the classes. :func:`register_with_keras` closes that gap: it imports
+``layers`` now if Keras is loaded, or right after Keras finishes loading.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class _AfterKeras(importlib.abc.MetaPathFinder):
 
         def exec_module(module: Any) -> None:
             load(module)
-            importlib.import_module("keras_lstm_patterns._patterns")
+            importlib.import_module("keras_lstm_patterns.layers")
 
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
@@ -41,6 +41,6 @@ class _AfterKeras(importlib.abc.MetaPathFinder):
 def register_with_keras() -> None:
     """Register the package's classes now if Keras is loaded, else when it loads."""
     if "keras" in sys.modules:
-        importlib.import_module("keras_lstm_patterns._patterns")
+        importlib.import_module("keras_lstm_patterns.layers")
     elif not any(isinstance(f, _AfterKeras) for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterKeras())

@@ -31,16 +31,6 @@ from typing import Any, NoReturn
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
-DOC_PICTURES = {
-    "many_to_one": {"steps": 5, "features": 2, "units": 8, "outputs": 1},
-    "many_to_many": {"steps": 5, "features": 2, "units": 8, "outputs": 1},
-    "one_to_many": {"steps": 5, "features": 3, "units": 8, "outputs": 1},
-    # the sizes of the README's code beside the pictures: stateful_generator(2, units=32)
-    "generate": {"steps": 5, "features": 2, "units": 32},
-    "forecast": {"history": 3, "steps": 3, "features": 2, "units": 32},
-    "seq2seq_autoencoder": {"steps": 5, "features": 2, "latent": 4, "decoder_units": 8},
-    "next_token": {"steps": 5, "vocab_size": 30, "units": 16},
-}
 MODEL_SUFFIXES = (".keras", ".h5")
 NO_KERAS = ("patterns", "recipes", "recipe")  # commands that never import Keras here
 
@@ -137,7 +127,7 @@ def _option(size: str) -> str:
 
 def _sizes_table() -> str:
     """The sizes each pattern takes, for the help."""
-    from .explain import PATTERNS
+    from ._patterns import PATTERNS
 
     lines = ["sizes each pattern takes:"]
     width = max(map(len, PATTERNS))
@@ -170,7 +160,7 @@ def _is_model_path(text: str) -> bool:
 
 def _target(args: argparse.Namespace) -> tuple[Any, dict]:
     """The pattern name or the loaded model named on the command line, with its sizes."""
-    from .explain import PATTERNS
+    from ._patterns import PATTERNS
 
     name = args.pattern
     if name in PATTERNS:
@@ -199,20 +189,17 @@ def _load_model(path: Path) -> Any:
 
 
 def cmd_patterns(args: argparse.Namespace) -> int:
-    from .explain import PATTERNS
+    from ._patterns import PATTERNS
+    from ._table import table
 
     rows = [("pattern", "shapes", "built by")]
     rows += [(p.name, p.shapes, p.factory) for p in PATTERNS.values()]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for k, r in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
+    print(table(rows))
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import explain
+    from .explaining import explain
 
     target, sizes = _target(args)
     print(explain(target, **sizes))
@@ -221,7 +208,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_diagram(args: argparse.Namespace) -> int:
     from .diagram import diagram
-    from .explain import explain, pattern_of
+    from .explaining import explain, pattern_of
 
     target, sizes = _target(args)
     if not isinstance(target, str) and pattern_of(target) is None:
@@ -238,13 +225,14 @@ def cmd_diagram(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
+    from ._patterns import PATTERNS
     from .diagram import diagram, diagram_batches
 
     out = Path(args.folder)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file; give a folder for the pictures")
-    for name, sizes in DOC_PICTURES.items():
-        d = diagram(name, out / f"{name}.png", **sizes)
+    for name, pat in PATTERNS.items():
+        d = diagram(name, out / f"{name}.png", **pat.picture_sizes())
         print(f"wrote {d.path}")
     d = diagram_batches((3, 6, 2), 2, out / "stateful_batches.png")
     print(f"wrote {d.path}")

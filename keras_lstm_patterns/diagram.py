@@ -23,7 +23,8 @@ import keras
 
 from ._checks import check_choice, check_int, fail
 from ._files import atomic_write
-from .explain import PATTERNS, build_pattern, flat_layers, is_recurrent, pattern_of, require_built
+from ._patterns import PATTERNS, Pattern
+from .explaining import build_pattern, flat_layers, is_recurrent, pattern_of, require_built
 
 __all__ = ["MAX_COLUMNS", "Drawing", "diagram", "diagram_batches"]
 
@@ -143,11 +144,11 @@ class _Canvas:
         self.ax.text(-0.7, y, text, ha="right", va="center", fontsize=7.5, color="#333333")
 
 
-def _resolve(model_or_pattern: Any, sizes: dict[str, Any]) -> tuple[str, keras.Model, int]:
+def _resolve(model_or_pattern: Any, sizes: dict[str, Any]) -> tuple[Pattern, keras.Model, int]:
     if isinstance(model_or_pattern, str):
         pat, model, args = build_pattern(model_or_pattern, **sizes)
         sizes["history"] = args.get("history")
-        return pat.name, model, int(args.get("steps") or 5)
+        return pat, model, int(args.get("steps") or 5)
     if isinstance(model_or_pattern, keras.Model):
         name = pattern_of(require_built(model_or_pattern))
         if name is None:
@@ -157,20 +158,19 @@ def _resolve(model_or_pattern: Any, sizes: dict[str, Any]) -> tuple[str, keras.M
                 "of any model)",
                 shown=f"model {model_or_pattern.name!r}, which is not one of them",
             )
-        # the steps drawn: the output's for RepeatVector models, else the input's
-        repeated = name in ("one_to_many", "seq2seq_autoencoder")
+        pat = PATTERNS[name]
+        # the steps drawn: the output's when one vector is repeated to each, else the input's
+        repeated = pat.steps_from == "output"
         shape = model_or_pattern.output_shape if repeated else model_or_pattern.input_shape
         steps = shape[1] if len(shape) >= 3 or (repeated and len(shape) >= 2) else None
         if not isinstance(steps, int):
             steps = sizes.get("steps", 5)
-        return name, model_or_pattern, int(steps)
+        return pat, model_or_pattern, int(steps)
     fail(
         "model_or_pattern",
         "a keras.Model or a pattern name (" + ", ".join(PATTERNS) + ")",
-        None,
         shown=f"model_or_pattern of type {type(model_or_pattern).__name__}",
     )
-    raise AssertionError  # unreachable
 
 
 def _shape_text(shape: tuple) -> str:
@@ -258,6 +258,12 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
         TypeError: ``path`` is not a str or ``pathlib.Path``.
         ValueError: another suffix, ``path`` is a folder or lies under a file, an
             unknown pattern or ``drive``, sizes the pattern does not take.
+
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     drawing = diagram("many_to_one", pathlib.Path(folder) / "m.svg", steps=3)
+    >>> drawing.columns, drawing.boxes["cell"], drawing.boxes["output"]
+    ([1, 2, 3], 3, 1)
     """
     import matplotlib
 
@@ -269,16 +275,18 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     if drive is not None:
         check_choice("drive", drive, ("generate", "forecast"))
     history = sizes.pop("history", None) if not isinstance(model_or_pattern, str) else None
-    name, model, steps = _resolve(model_or_pattern, sizes)
-    name = drive or name
+    pat, model, steps = _resolve(model_or_pattern, sizes)
+    if drive is not None:
+        pat = PATTERNS[drive]
     steps = check_int("steps", steps)
-    if name == "forecast":
+    warmup = pat.drive == "forecast"  # known steps first, then the new ones
+    if warmup:
         history = check_int("history", sizes.get("history") or history or 3)
     else:
         history = 1
-    feedback = name in ("generate", "forecast")
+    feedback = pat.drive is not None
     # forecast: `history` known steps, then each new step but the last is fed back
-    n_steps = history + steps - 1 if name == "forecast" else steps
+    n_steps = history + steps - 1 if warmup else steps
     cols = _columns(n_steps)
     xs = [GAP * i for i in range(len(cols))]
     drawn = (keras.layers.InputLayer, keras.layers.Masking, keras.layers.Dropout)
@@ -376,14 +384,14 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     if isinstance(current, list):
 
         def output_text(i: int, c: int) -> str:
-            if name == "forecast" and c < history:
+            if warmup and c < history:
                 return f"(x{c + 1})\nwarm-up"  # a guess at a known step: not used
             if feedback:
                 return f"x{c + 1}\nnew"
             return f"y{c}\n{width_out}"
 
         def output_kind(i: int, c: int) -> str:
-            return "warmup" if name == "forecast" and c < history else "output"
+            return "warmup" if warmup and c < history else "output"
 
         outs = row(output_text, output_kind, current)
         if feedback:  # each new output but the last is the next step's input
@@ -395,8 +403,8 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
         box = cv.box(current[0], y, f"y\n{width_out}", "output")
         cv.arrow(current, box, "up")
     cv.label(y, "output " + _shape_text(model.output_shape))
-    summary = PATTERNS[name].summary.format(steps=steps, history=history)
-    title = PATTERNS[name].name.replace("_", "-") + ": " + summary
+    summary = pat.summary.format(steps=steps, history=history)
+    title = pat.name.replace("_", "-") + ": " + summary
     return _finish(fig, ax, path, cols, title)
 
 
@@ -414,6 +422,17 @@ def diagram_batches(sequences_shape: tuple[int, int, int], chunk: int, path: str
     Returns:
         A :class:`Drawing`; ``boxes["input"]`` counts the drawn step cells and
         ``arrows["stateful"]`` the row-continues-row arrows.
+
+    Raises:
+        TypeError: ``path`` is not a str or ``pathlib.Path``.
+        ValueError: a shape that is not three positive integers, ``chunk`` out of
+            ``[1, steps]``, a ``path`` refused as by :func:`diagram`.
+
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     drawing = diagram_batches((3, 6, 2), 2, pathlib.Path(folder) / "b.png")
+    >>> drawing.boxes["input"], drawing.arrows["stateful"]
+    (18, 6)
     """
     import matplotlib
 

@@ -1,24 +1,25 @@
 """Explain a model's shapes, layer by layer, with the axes named.
 
-``explain`` answers the questions people ask about recurrent layers: which number is the
-steps, which the features, which the units, and what ``return_sequences`` kept.
+:func:`explain` answers the questions people ask about recurrent layers: which number is
+the steps, which the features, which the units, and what ``return_sequences`` kept.
+:func:`pattern_of` says which of the patterns a model follows; what each pattern's axes
+mean is read from its declaration in :data:`keras_lstm_patterns.PATTERNS`.
 
-Importing this module is cheap (no Keras, no numpy): :data:`PATTERNS` declares each
-pattern, its sizes and its factory, and Keras is imported when a model is built or read.
+Importing this module is cheap (no Keras, no numpy): Keras is imported when a model is
+built or read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import sys
 from typing import TYPE_CHECKING, Any
+
+from ._patterns import PATTERNS, Pattern, Structure
 
 if TYPE_CHECKING:
     import keras
 
 __all__ = [
-    "PATTERNS",
-    "Pattern",
     "build_pattern",
     "explain",
     "flat_layers",
@@ -29,172 +30,33 @@ __all__ = [
     "require_built",
 ]
 
-
-@dataclass(frozen=True)
-class Pattern:
-    """One named pattern: how to build it, its shapes, the sizes it takes, and what
-    drives it.
-
-    ``summary`` is formatted with ``steps`` (and ``history`` for ``forecast``); ``sizes``
-    lists the keyword arguments ``build`` takes, in the order the help shows them.
-    """
-
-    name: str
-    factory: str
-    shapes: str
-    summary: str
-    build: Callable[..., Any]
-    defaults: dict[str, Any] = field(default_factory=dict)
-    drive: str | None = None
-    sizes: tuple[str, ...] = ()
-
-
-def _many_to_one(steps: Any, features: Any, units: Any, outputs: Any = None, cell: Any = "lstm"):
-    from ._patterns import many_to_one
-
-    return many_to_one(steps, features, units, outputs=outputs, cell=cell)
-
-
-def _many_to_many(steps: Any, features: Any, units: Any, outputs: Any = None, cell: Any = "lstm"):
-    from ._patterns import many_to_many
-
-    return many_to_many(steps, features, units, outputs=outputs, cell=cell)
-
-
-def _one_to_many(steps: Any, features: Any, units: Any, outputs: Any = None, cell: Any = "lstm"):
-    from ._patterns import one_to_many
-
-    return one_to_many(features, steps, units, outputs=outputs, cell=cell)
-
-
-def _generator(
-    steps: Any,
-    features: Any,
-    units: Any = (),
-    batch_size: Any = 1,
-    cell: Any = "lstm",
-    history: Any = None,
-):
-    # the model has a free steps axis: steps (and history) only say how far it is driven
-    from ._patterns import stateful_generator
-
-    return stateful_generator(features, batch_size=batch_size, units=units, cell=cell)
-
-
-def _seq2seq(
-    steps: Any,
-    features: Any,
-    latent: Any = 4,
-    encoder_units: Any = (),
-    decoder_units: Any = (),
-    cell: Any = "lstm",
-):
-    from ._patterns import seq2seq_autoencoder
-
-    return seq2seq_autoencoder(
-        steps=steps,
-        features=features,
-        latent=latent,
-        encoder_units=encoder_units,
-        decoder_units=decoder_units,
-        cell=cell,
-    ).autoencoder
-
-
-def _next_token(
-    steps: Any, vocab_size: Any, units: Any = (16,), embedding_dim: Any = 8, cell: Any = "gru"
-):
-    from ._patterns import next_token_model
-
-    return next_token_model(
-        vocab_size, units=units, embedding_dim=embedding_dim, cell=cell, steps=steps
-    )
-
-
-_SEQUENCE_SIZES = ("steps", "features", "units", "outputs", "cell")
-_GENERATOR_SIZES = ("steps", "features", "units", "batch_size", "cell")
-
-PATTERNS: dict[str, Pattern] = {
-    pat.name: pat
-    for pat in [
-        Pattern(
-            "many_to_one",
-            "many_to_one(steps, features, units)",
-            "(batch, steps, features) -> (batch, units or outputs)",
-            "{steps} steps in, one vector out (return_sequences=False)",
-            _many_to_one,
-            {"steps": 5, "features": 2, "units": 8, "outputs": 1},
-            sizes=_SEQUENCE_SIZES,
-        ),
-        Pattern(
-            "many_to_many",
-            "many_to_many(steps, features, units)",
-            "(batch, steps, features) -> (batch, steps, units or outputs)",
-            "{steps} steps in, {steps} steps out (return_sequences=True)",
-            _many_to_many,
-            {"steps": 5, "features": 2, "units": 8, "outputs": 1},
-            sizes=_SEQUENCE_SIZES,
-        ),
-        Pattern(
-            "one_to_many",
-            "one_to_many(features, steps, units)",
-            "(batch, features) -> (batch, steps, units or outputs)",
-            "one vector in, repeated to {steps} steps (RepeatVector), {steps} steps out",
-            _one_to_many,
-            {"steps": 5, "features": 2, "units": 8, "outputs": 1},
-            sizes=_SEQUENCE_SIZES,
-        ),
-        Pattern(
-            "generate",
-            "stateful_generator(features) + stateful.generate",
-            "(batch, 1, features) -> (batch, steps, features)",
-            "one step in, {steps} new steps out, each but the last fed back as the next "
-            "input (stateful one-to-many)",
-            _generator,
-            {"steps": 5, "features": 2, "units": (), "batch_size": 1},
-            drive="generate",
-            sizes=_GENERATOR_SIZES,
-        ),
-        Pattern(
-            "forecast",
-            "stateful_generator(features) + stateful.forecast",
-            "(batch, history, features) -> (batch, steps, features)",
-            "{history} known steps warm the state up, then {steps} new steps come out, "
-            "each but the last fed back as the next input (stateful many-to-many)",
-            _generator,
-            {"steps": 3, "history": 3, "features": 2, "units": (), "batch_size": 1},
-            drive="forecast",
-            sizes=("steps", "history", "features", "units", "batch_size", "cell"),
-        ),
-        Pattern(
-            "seq2seq_autoencoder",
-            "seq2seq_autoencoder(steps, features, latent=...)",
-            "(batch, steps, features) -> (batch, latent) -> (batch, steps, features)",
-            "{steps} steps in, squeezed into one latent vector, {steps} steps rebuilt",
-            _seq2seq,
-            {"steps": 5, "features": 2, "latent": 4},
-            sizes=("steps", "features", "latent", "encoder_units", "decoder_units", "cell"),
-        ),
-        Pattern(
-            "next_token",
-            "next_token_model(vocab_size)",
-            "(batch, steps) tokens -> (batch, steps, vocab_size)",
-            "{steps} tokens in, a next-token distribution at every step "
-            "(TimeDistributed softmax head)",
-            _next_token,
-            {"steps": 5, "vocab_size": 30, "units": 16, "embedding_dim": 8},
-            sizes=("steps", "vocab_size", "units", "embedding_dim", "cell"),
-        ),
-    ]
-}
+# ``stateful`` still reads ``from .explain import flat_layers``: the old module name
+# points here until that import names this module (``keras_lstm_patterns.explain`` is the
+# function).
+sys.modules.setdefault(__package__ + ".explain", sys.modules[__name__])
 
 
 def build_pattern(name: str, **sizes: Any) -> tuple[Pattern, keras.Model, dict[str, Any]]:
-    """Build the named pattern with ``sizes`` over its defaults; sizes of None are ignored.
+    """Build the named pattern's model with ``sizes`` over its defaults.
 
-    A size the pattern does not take is refused by its own name:
-    "`units` must be a size pattern 'seq2seq_autoencoder' takes (steps, features, latent,
-    encoder_units, decoder_units, cell). Received: units=4".
+    Args:
+        name: a pattern name, a key of :data:`keras_lstm_patterns.PATTERNS`.
+        **sizes: sizes the pattern takes (``PATTERNS[name].sizes``); those given as
+            ``None`` are left at their defaults.
+
+    Returns:
+        ``(pattern, model, sizes)``: the :class:`~keras_lstm_patterns._patterns.Pattern`,
+        its uncompiled model and every size it was built with.
+
+    Raises:
+        ValueError: an unknown pattern; a size the pattern does not take, refused by its
+            own name ("`units` must be a size pattern 'seq2seq_autoencoder' takes
+            (steps, features, latent, encoder_units, decoder_units, cell). Received:
+            units=4"); a size out of range.
+
+    >>> pattern, model, sizes = build_pattern("one_to_many", steps=4)
+    >>> model.output_shape, sizes["features"]
+    ((None, 4, 1), 2)
     """
     from ._checks import check_choice, check_optional_int, fail
 
@@ -204,19 +66,31 @@ def build_pattern(name: str, **sizes: Any) -> tuple[Pattern, keras.Model, dict[s
     for key, value in given.items():
         if key not in pat.sizes:
             fail(key, f"a size pattern {name!r} takes ({', '.join(pat.sizes)})", value)
-    args = dict(pat.defaults)
-    args.update(given)
+    args = {**pat.defaults, **given}
     # every pattern is drawn and described for ``steps``, even those whose model has a
     # free steps axis (generate, forecast): check it here, not only in the factories
     check_optional_int("steps", args.get("steps"))
     check_optional_int("history", args.get("history"))
-    model = pat.build(**args)
-    return pat, model, args
+    return pat, pat.build(**args), args
 
 
 def require_built(model: keras.Model) -> keras.Model:
-    """Refuse a model whose shapes are not known yet (a Sequential without an ``Input``,
-    a subclassed model): there is nothing to read the axes from."""
+    """Refuse a model whose shapes are not known yet: there is nothing to read axes from.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        ``model`` itself, once its input and output shapes are known.
+
+    Raises:
+        ValueError: a Sequential model without an ``Input``, or a subclassed model, not
+            built yet.
+
+    >>> import keras
+    >>> require_built(keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(3)])).name
+    'sequential'
+    """
     from ._checks import fail
 
     try:
@@ -228,26 +102,62 @@ def require_built(model: keras.Model) -> keras.Model:
             "model",
             "a functional or Sequential model with a defined input shape (start it with "
             "keras.Input(shape=...), or call model.build(input_shape) first)",
-            model.name,
             shown=f"model {model.name!r} of type {type(model).__name__} with no input shape",
         )
     return model
 
 
 def is_recurrent(layer: keras.layers.Layer) -> bool:
-    """A recurrent layer: any ``keras.layers.RNN`` (LSTM, GRU, SimpleRNN...) or a
-    ``Bidirectional`` wrapper around one."""
+    """Whether a layer is recurrent: any ``keras.layers.RNN`` or a ``Bidirectional`` one.
+
+    Args:
+        layer: a Keras layer.
+
+    Returns:
+        ``True`` for LSTM, GRU, SimpleRNN, another ``keras.layers.RNN``, or a
+        ``Bidirectional`` wrapper around one.
+
+    >>> import keras
+    >>> is_recurrent(keras.layers.GRU(4)), is_recurrent(keras.layers.Dense(4))
+    (True, False)
+    """
     import keras
 
     return isinstance(layer, keras.layers.RNN | keras.layers.Bidirectional)
 
 
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The recurrent layers of a model, nested models opened, in order.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        The layers :func:`is_recurrent` accepts, in the order of :func:`flat_layers`.
+
+    >>> from keras_lstm_patterns import many_to_one
+    >>> [la.name for la in recurrent_layers(many_to_one(5, 2, (8, 4)))]
+    ['lstm_1', 'lstm_2']
+    """
     return [layer for layer in flat_layers(model) if is_recurrent(layer)]
 
 
 def flat_layers(model: keras.Model, *, top: bool = True) -> list[keras.layers.Layer]:
-    """The model's layers in order, nested models opened (only the outer input layers)."""
+    """A model's layers in order, nested models opened.
+
+    Args:
+        model: a Keras model.
+        top: keep the model's own input layers (nested models' input layers are
+            always left out).
+
+    Returns:
+        The layers, each nested model replaced by its own layers.
+
+    >>> from keras_lstm_patterns import seq2seq_autoencoder
+    >>> ae = seq2seq_autoencoder(5, 2, latent=3)
+    >>> [la.name for la in flat_layers(ae.autoencoder)]
+    ['steps_in', 'encoder_lstm_1', 'repeat', 'decoder_lstm_out']
+    """
     import keras
 
     out: list[keras.layers.Layer] = []
@@ -279,18 +189,39 @@ def _plain(layer: keras.layers.Layer) -> bool:
     return isinstance(layer, kinds)
 
 
+def _structure(model: keras.Model, layers: list, rnns: list) -> Structure:
+    """What a model looks like, in the terms the patterns declare theirs."""
+    import keras
+
+    return Structure(
+        tokens=any(isinstance(la, keras.layers.Embedding) for la in layers),
+        repeated=any(isinstance(la, keras.layers.RepeatVector) for la in layers),
+        last_step=any(not r.return_sequences for r in rnns),
+        sequences=bool(rnns[-1].return_sequences),
+        loop=bool(rnns[0].stateful) and model.output_shape[-1] == model.input_shape[-1],
+    )
+
+
 def pattern_of(model: keras.Model) -> str | None:
-    """Which pattern a model follows, read from its layers and flags.
+    """Which pattern a model follows, matched against each pattern's declared structure.
+
+    Args:
+        model: a built Keras model.
 
     Returns:
-        A name from :data:`PATTERNS`, or ``None`` for a model with recurrent layers
-        that is not one of them (a ``Bidirectional`` or ``Conv1D`` layer, several inputs
-        or outputs, a merge...).
+        The name of the pattern in :data:`keras_lstm_patterns.PATTERNS` whose
+        ``structure`` the model has (``forecast`` drives the ``generate`` model, so it
+        is never the answer), or ``None`` for a model with recurrent layers that is not
+        one of them (a ``Bidirectional`` or ``Conv1D`` layer, several inputs or outputs,
+        a merge...).
 
     Raises:
         ValueError: the model has no recurrent layer.
-    """
 
+    >>> from keras_lstm_patterns import one_to_many
+    >>> pattern_of(one_to_many(6, 3, 8))
+    'one_to_many'
+    """
     from ._checks import fail
 
     layers = flat_layers(model)
@@ -305,17 +236,11 @@ def pattern_of(model: keras.Model) -> str | None:
         )
     if len(model.inputs) != 1 or len(model.outputs) != 1 or not all(map(_plain, layers)):
         return None
-    kinds = {type(la).__name__ for la in layers}
-    if "Embedding" in kinds:
-        return "next_token"
-    if "RepeatVector" in kinds:
-        has_encoder = any(not la.return_sequences for la in rnns)
-        return "seq2seq_autoencoder" if has_encoder else "one_to_many"
-    if not rnns[-1].return_sequences:
-        return "many_to_one"
-    if rnns[0].stateful and model.output_shape[-1] == model.input_shape[-1]:
-        return "generate"
-    return "many_to_many"
+    seen = _structure(model, layers, rnns)
+    for pat in PATTERNS.values():
+        if pat.structure is not None and pat.structure.matches(seen):
+            return pat.name
+    return None
 
 
 def _units_of(layer: keras.layers.Layer) -> str:
@@ -327,7 +252,8 @@ def _units_of(layer: keras.layers.Layer) -> str:
     return "?" if units is None else str(units)
 
 
-def _role(layer: keras.layers.Layer) -> str:
+def _kind(layer: keras.layers.Layer) -> str:
+    """What a layer is, for the table's role column."""
     import keras
 
     if isinstance(layer, keras.layers.InputLayer):
@@ -362,20 +288,34 @@ def _named(shape: tuple, last: str, *, tokens: bool = False) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
-def _last_axis(layer: keras.layers.Layer, previous: str) -> str:
-    """What the last axis of a layer's output means."""
+def _role(layer: keras.layers.Layer, last: keras.layers.Layer) -> str | None:
+    """A layer's role in the model, as the patterns' ``axes`` name them: ``"head"``
+    (a ``Dense`` returning the model's output), ``"output"`` (a recurrent layer returning
+    it), ``"code"`` (a recurrent layer inside the model that keeps only its last step)."""
     import keras
 
     if isinstance(layer, keras.layers.RNN):
-        if layer.name.startswith("encoder_") and not layer.return_sequences:
-            return "latent"
-        return "features" if layer.name.endswith("_out") else "units"
-    if isinstance(layer, keras.layers.Bidirectional):
+        if layer is last:
+            return "output"
+        return None if layer.return_sequences else "code"
+    if isinstance(layer, keras.layers.TimeDistributed | keras.layers.Dense) and layer is last:
+        return "head"
+    return None
+
+
+def _last_axis(layer: keras.layers.Layer, previous: str, declared: str | None) -> str:
+    """What the last axis of a layer's output means: ``declared`` by the pattern for the
+    layer's role, else what a layer of its kind returns."""
+    import keras
+
+    if declared is not None:
+        return declared
+    if is_recurrent(layer):
         return "units"
+    if isinstance(layer, keras.layers.TimeDistributed | keras.layers.Dense):
+        return "outputs"
     if isinstance(layer, keras.layers.Embedding):
         return "embedding"
-    if isinstance(layer, keras.layers.TimeDistributed | keras.layers.Dense):
-        return "features" if layer.name.endswith("head") and layer.name != "head" else "outputs"
     if isinstance(layer, keras.layers.Conv1D):
         return "filters"
     if isinstance(layer, keras.layers.RepeatVector | keras.layers.Masking | keras.layers.Dropout):
@@ -401,25 +341,58 @@ def _shapes(layer: keras.layers.Layer) -> tuple[list[tuple], list[tuple]]:
 
 
 def layer_rows(model: keras.Model) -> list[tuple[str, str, str, str, int]]:
-    """``(name, role, input shape, output shape, params)`` for every layer, axes named."""
+    """One row per layer, nested models opened, with the axes of every shape named.
+
+    What the last axis of a recurrent or ``Dense`` layer means comes from the pattern the
+    model follows (its declared ``axes``: ``outputs``, ``features``, ``latent``,
+    ``vocab_size``...), else from the layer's kind (``units``, ``outputs``).
+
+    Args:
+        model: a built Keras model.
+
+    Returns:
+        ``(name, role, input shape, output shape, params)`` for every layer; the input
+        layer's input shape is ``""``.
+
+    >>> from keras_lstm_patterns import many_to_one
+    >>> layer_rows(many_to_one(5, 2, 8, outputs=1))[-1]
+    ('dense', 'head', '(batch, units=8)', '(batch, outputs=1)', 9)
+    """
+    name = pattern_of(model) if recurrent_layers(model) else None
+    return _rows(model, PATTERNS[name] if name is not None else None)
+
+
+def _rows(model: keras.Model, pattern: Pattern | None) -> list[tuple[str, str, str, str, int]]:
     import keras
 
+    declared = pattern.axes if pattern is not None else {}
+    layers = flat_layers(model)
     rows = []
     last = "features"
-    for layer in flat_layers(model):
+    for layer in layers:
         if isinstance(layer, keras.layers.InputLayer):
             tokens = "int" in str(layer.dtype)
             text = _named(tuple(layer.batch_shape), last, tokens=tokens)
             rows.append((layer.name, "input", "", text, 0))
             continue
-        out_last = _last_axis(layer, last)
+        out_last = _last_axis(layer, last, declared.get(_role(layer, layers[-1]) or ""))
         tokens = isinstance(layer, keras.layers.Embedding)
         ins, outs = _shapes(layer)
         ins_text = " + ".join(_named(s, last, tokens=tokens) for s in ins) or "?"
         outs_text = " + ".join(_named(s, out_last) for s in outs) or "?"
-        rows.append((layer.name, _role(layer), ins_text, outs_text, int(layer.count_params())))
+        rows.append((layer.name, _kind(layer), ins_text, outs_text, int(layer.count_params())))
         last = out_last
     return rows
+
+
+def _steps(model: keras.Model, pattern: Pattern | None, sizes: dict[str, Any]) -> Any:
+    """How many steps a built model unrolls: from its output when one vector is repeated
+    to every step, else from its input (``None`` for a free steps axis)."""
+    if pattern is not None and pattern.steps_from == "output":
+        return model.output_shape[1]
+    shape = model.inputs[0].shape
+    tokens = "int" in str(model.inputs[0].dtype)
+    return shape[1] if len(shape) == 3 or tokens else sizes.get("steps")
 
 
 def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
@@ -427,9 +400,9 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
 
     Args:
         model_or_pattern: a Keras model with a recurrent layer (one of the patterns or
-            any other), or a pattern name from :data:`PATTERNS` (``"many_to_one"``,
-            ``"many_to_many"``, ``"one_to_many"``, ``"generate"``, ``"forecast"``,
-            ``"seq2seq_autoencoder"``, ``"next_token"``).
+            any other), or a pattern name from :data:`keras_lstm_patterns.PATTERNS`
+            (``"many_to_one"``, ``"many_to_many"``, ``"one_to_many"``, ``"generate"``,
+            ``"forecast"``, ``"seq2seq_autoencoder"``, ``"next_token"``).
         **sizes: with a pattern name, the sizes that pattern takes
             (``PATTERNS[name].sizes``: ``steps``, ``features``, ``units``, ``outputs``,
             ``latent``, ``vocab_size``, ``batch_size``, ``cell``...).
@@ -449,53 +422,41 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
     import keras
 
     from ._checks import fail
+    from ._table import table
 
     history = None
+    pattern: Pattern | None
     if isinstance(model_or_pattern, str):
-        pat, model, args = build_pattern(model_or_pattern, **sizes)
-        name: str | None = pat.name
+        pattern, model, args = build_pattern(model_or_pattern, **sizes)
         steps, history = args.get("steps"), args.get("history")
     elif isinstance(model_or_pattern, keras.Model):
         model = require_built(model_or_pattern)
         name = pattern_of(model)
-        shape = model.inputs[0].shape
-        steps = shape[1] if len(shape) == 3 or name == "next_token" else sizes.get("steps")
-        if name in ("one_to_many", "seq2seq_autoencoder"):
-            steps = model.output_shape[1]
+        pattern = PATTERNS[name] if name is not None else None
+        steps = _steps(model, pattern, sizes)
     else:
         fail(
             "model_or_pattern",
             "a keras.Model or a pattern name",
-            None,
             shown=f"model_or_pattern of type {type(model_or_pattern).__name__}",
         )
     steps_text = "any number of" if steps is None else str(steps)
-    if name is None:
+    if pattern is None:
         head = (
             f"{model.name}: a recurrent model that is not one of the patterns "
             "(its layers as they are)"
         )
     else:
-        summary = PATTERNS[name].summary.format(steps=steps_text, history=history)
-        head = name.replace("_", "-") + ": " + summary
+        summary = pattern.summary.format(steps=steps_text, history=history)
+        head = pattern.name.replace("_", "-") + ": " + summary
     rows = [("layer", "role", "input shape", "output shape", "params")]
-    rows += [(n, r, i, o, f"{c:,}") for n, r, i, o, c in layer_rows(model)]
-    widths = [max(len(str(r[k])) for r in rows) for k in range(5)]
-    lines = [head, ""]
-    for k, row in enumerate(rows):
-        cells = [
-            str(c).ljust(w) if j < 4 else str(c).rjust(w)
-            for j, (c, w) in enumerate(zip(row, widths))
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    lines.append(f"total params: {model.count_params():,}")
-    lines += ["", *_rules(model, name, steps)]
+    rows += [(n, r, i, o, f"{c:,}") for n, r, i, o, c in _rows(model, pattern)]
+    lines = [head, "", table(rows, align="<<<<>"), f"total params: {model.count_params():,}"]
+    lines += ["", *_rules(model, pattern, steps)]
     return "\n".join(lines)
 
 
-def _rules(model: keras.Model, name: str | None, steps: Any) -> list[str]:
+def _rules(model: keras.Model, pattern: Pattern | None, steps: Any) -> list[str]:
     """The rules, each written with this model's own sizes."""
     import keras
 
@@ -531,7 +492,7 @@ def _rules(model: keras.Model, name: str | None, steps: Any) -> list[str]:
             f"- stateful: batch size fixed at {in_shape[0]}; row i of each batch continues row i "
             "of the previous batch; never shuffle; reset with stateful.reset_states(model)."
         )
-    if name is None:
+    if pattern is None:
         out.append(
             "- not one of the patterns: `klp diagram` draws the unrolled picture only for "
             "the patterns (see `klp patterns`)."

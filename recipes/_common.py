@@ -79,12 +79,9 @@ def fmt(stat: dict[str, Any] | float | None, digits: int = 2) -> str:
 
 
 def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [list(header), *[[str(c) for c in r] for r in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
-    text = "\n".join(
-        [line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells[1:])]
-    )
+    from keras_lstm_patterns._table import table
+
+    text = table([header, *rows], markdown=True)
     print(f"\n{title}\n\n{text}\n", flush=True)
     return text
 

@@ -27,9 +27,31 @@ def klp(*args, cwd=ROOT):
 def test_patterns():
     p = klp("patterns")
     assert p.returncode == 0
-    for name in ("many_to_one", "generate", "seq2seq_autoencoder", "next_token"):
-        assert name in p.stdout
-    assert "(batch, steps, features) -> (batch, units or outputs)" in p.stdout
+    rule = "-" * 19 + "  " + "-" * 71 + "  " + "-" * 48
+    assert p.stdout.splitlines() == [
+        "pattern              shapes" + " " * 67 + "built by",
+        rule,
+        "many_to_one          (batch, steps, features) -> (batch, units or outputs)"
+        + " " * 20
+        + "many_to_one(steps, features, units)",
+        "many_to_many         (batch, steps, features) -> (batch, steps, units or outputs)"
+        + " " * 13
+        + "many_to_many(steps, features, units)",
+        "one_to_many          (batch, features) -> (batch, steps, units or outputs)"
+        + " " * 20
+        + "one_to_many(steps, features, units)",
+        "generate             (batch, 1, features) -> (batch, steps, features)"
+        + " " * 25
+        + "stateful_generator(features) + stateful.generate",
+        "forecast             (batch, history, features) -> (batch, steps, features)"
+        + " " * 19
+        + "stateful_generator(features) + stateful.forecast",
+        "seq2seq_autoencoder  (batch, steps, features) -> (batch, latent) -> (batch, steps, "
+        "features)  seq2seq_autoencoder(steps, features, latent=...)",
+        "next_token           (batch, steps) tokens -> (batch, steps, vocab_size)"
+        + " " * 22
+        + "next_token_model(vocab_size)",
+    ]
 
 
 def test_explain():
@@ -138,7 +160,16 @@ def test_docs_is_deterministic(tmp_path):
     assert klp("docs", str(a)).returncode == 0  # a fresh process ...
     assert main(["docs", str(b)]) == 0  # ... and this one draw the same bytes
     names = sorted(p.name for p in a.iterdir())
-    assert len(names) == 8
+    assert names == [
+        "forecast.png",
+        "generate.png",
+        "many_to_many.png",
+        "many_to_one.png",
+        "next_token.png",
+        "one_to_many.png",
+        "seq2seq_autoencoder.png",
+        "stateful_batches.png",
+    ]
     for n in names:
         assert (a / n).read_bytes() == (b / n).read_bytes(), n
 

@@ -2,45 +2,139 @@ import keras
 import pytest
 
 from keras_lstm_patterns import many_to_many, many_to_one, seq2seq_autoencoder, stateful_generator
-from keras_lstm_patterns.diagram import MAX_COLUMNS, diagram, diagram_batches
-from keras_lstm_patterns.explain import PATTERNS, build_pattern, recurrent_layers
+from keras_lstm_patterns.diagram import diagram, diagram_batches
 
 
-def shown(steps):
-    """How many step columns carry boxes: all, or 4 + the last beyond MAX_COLUMNS."""
-    return steps if steps <= MAX_COLUMNS else 5
-
-
-@pytest.mark.parametrize("name", list(PATTERNS))
-@pytest.mark.parametrize("steps", [3, 9])
-def test_every_pattern_structure(tmp_path, name, steps):
-    _, model, _ = build_pattern(name, steps=steps)
+# (pattern, steps, drawn columns, boxes, arrows, marks) counted from the picture rules:
+# one column per step (beyond 6: steps 1-4, an ellipsis, the last), one cell per column
+# and recurrent row, a state arrow between neighbouring drawn cells, an "up" arrow into
+# every box fed from below; forecast draws its 3 known steps, then the new steps but the
+# last as inputs.
+@pytest.mark.parametrize(
+    ("name", "steps", "columns", "boxes", "arrows", "marks"),
+    [
+        (
+            "many_to_one",
+            3,
+            [1, 2, 3],
+            {"cell": 3, "head": 1, "input": 3, "output": 1},
+            {"state": 2, "up": 5},
+            {"shared": 1},
+        ),
+        (
+            "many_to_many",
+            3,
+            [1, 2, 3],
+            {"cell": 3, "head": 3, "input": 3, "output": 3},
+            {"state": 2, "up": 9},
+            {"shared": 1},
+        ),
+        (
+            "one_to_many",
+            3,
+            [1, 2, 3],
+            {"cell": 3, "head": 3, "input": 1, "output": 3, "repeat": 3},
+            {"repeat": 3, "state": 2, "up": 9},
+            {"shared": 1},
+        ),
+        (
+            "generate",
+            3,
+            [1, 2, 3],
+            {"cell": 3, "input": 3, "output": 3},
+            {"feedback": 2, "state": 2, "stateful": 1, "up": 6},
+            {"shared": 1},
+        ),
+        (
+            "forecast",
+            3,
+            [1, 2, 3, 4, 5],
+            {"cell": 5, "input": 5, "output": 3, "warmup": 2},
+            {"feedback": 2, "state": 4, "stateful": 1, "up": 10},
+            {"shared": 1},
+        ),
+        (
+            "seq2seq_autoencoder",
+            3,
+            [1, 2, 3],
+            {"cell": 6, "input": 3, "output": 3, "repeat": 3},
+            {"repeat": 3, "state": 4, "up": 9},
+            {"shared": 2},
+        ),
+        (
+            "next_token",
+            3,
+            [1, 2, 3],
+            {"cell": 3, "embedding": 3, "head": 3, "input": 3, "output": 3},
+            {"state": 2, "up": 12},
+            {"shared": 1},
+        ),
+        (
+            "many_to_one",
+            9,
+            [1, 2, 3, 4, None, 9],
+            {"cell": 5, "head": 1, "input": 5, "output": 1},
+            {"state": 3, "up": 7},
+            {"shared": 1},
+        ),
+        (
+            "many_to_many",
+            9,
+            [1, 2, 3, 4, None, 9],
+            {"cell": 5, "head": 5, "input": 5, "output": 5},
+            {"state": 3, "up": 15},
+            {"shared": 1},
+        ),
+        (
+            "one_to_many",
+            9,
+            [1, 2, 3, 4, None, 9],
+            {"cell": 5, "head": 5, "input": 1, "output": 5, "repeat": 5},
+            {"repeat": 5, "state": 3, "up": 15},
+            {"shared": 1},
+        ),
+        (
+            "generate",
+            9,
+            [1, 2, 3, 4, None, 9],
+            {"cell": 5, "input": 5, "output": 5},
+            {"feedback": 3, "state": 3, "stateful": 1, "up": 10},
+            {"shared": 1},
+        ),
+        (
+            "forecast",
+            9,
+            [1, 2, 3, 4, None, 11],
+            {"cell": 5, "input": 5, "output": 3, "warmup": 2},
+            {"feedback": 1, "state": 3, "stateful": 1, "up": 10},
+            {"shared": 1},
+        ),
+        (
+            "seq2seq_autoencoder",
+            9,
+            [1, 2, 3, 4, None, 9],
+            {"cell": 10, "input": 5, "output": 5, "repeat": 5},
+            {"repeat": 5, "state": 6, "up": 15},
+            {"shared": 2},
+        ),
+        (
+            "next_token",
+            9,
+            [1, 2, 3, 4, None, 9],
+            {"cell": 5, "embedding": 5, "head": 5, "input": 5, "output": 5},
+            {"state": 3, "up": 20},
+            {"shared": 1},
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_every_pattern_structure(tmp_path, name, steps, columns, boxes, arrows, marks):
     d = diagram(name, tmp_path / f"{name}.png", steps=steps)
     assert d.path.read_bytes()[:4] == b"\x89PNG"
-    # forecast draws its 3 known steps, then the new steps but the last as inputs
-    columns = steps + 2 if name == "forecast" else steps
-    cols = shown(columns)
-    rnns = recurrent_layers(model)
-    assert d.boxes["cell"] == cols * len(rnns)
-    assert d.marks["shared"] == len(rnns)  # each recurrent row framed as one cell
-    # state arrows join neighbouring drawn cells; the ellipsis breaks the chain once
-    links = cols - 1 if columns <= MAX_COLUMNS else cols - 2
-    assert d.arrows["state"] == links * len(rnns)
-    per_step_out = rnns[-1].return_sequences
-    assert d.boxes["output"] + d.boxes["warmup"] == (cols if per_step_out else 1)
-    assert d.arrows["stateful"] == sum(r.stateful for r in rnns)
-    repeats = sum(isinstance(la, keras.layers.RepeatVector) for la in model.layers) + (
-        1 if name == "seq2seq_autoencoder" else 0
-    )
-    assert d.boxes["repeat"] == cols * repeats
-    if name == "generate":
-        assert d.arrows["feedback"] == links
-    if name == "forecast":
-        assert 0 < d.arrows["feedback"] < links + 1
-    if name in ("many_to_one", "many_to_many", "seq2seq_autoencoder"):
-        assert d.boxes["input"] == cols
-    if name == "one_to_many":
-        assert d.boxes["input"] == 1
+    assert d.columns == columns
+    assert dict(d.boxes) == boxes
+    assert dict(d.arrows) == arrows
+    assert dict(d.marks) == marks
 
 
 def test_diagram_of_a_model_reads_its_flags(tmp_path):

@@ -1,35 +1,166 @@
 import pytest
 
-from keras_lstm_patterns import explain, many_to_many, many_to_one
-from keras_lstm_patterns.explain import PATTERNS, layer_rows, pattern_of
+from keras_lstm_patterns import (
+    explain,
+    many_to_many,
+    many_to_one,
+    next_token_model,
+    one_to_many,
+    seq2seq_autoencoder,
+    stateful_generator,
+)
+from keras_lstm_patterns.explaining import layer_rows, pattern_of
 
 
-@pytest.mark.parametrize("name", list(PATTERNS))
-def test_every_pattern_explains(name):
-    text = explain(name)
-    assert text.splitlines()[0].startswith(name.replace("_", "-") + ":")
-    assert "total params" in text and "units (" in text
+@pytest.mark.parametrize(
+    ("name", "first", "last_row"),
+    [
+        (
+            "many_to_one",
+            "many-to-one: 5 steps in, one vector out (return_sequences=False)",
+            "dense     head                       (batch, units=8)              "
+            "(batch, outputs=1)                 9",
+        ),
+        (
+            "many_to_many",
+            "many-to-many: 5 steps in, 5 steps out (return_sequences=True)",
+            "head      head                         (batch, steps=5, units=8)     "
+            "(batch, steps=5, outputs=1)        9",
+        ),
+        (
+            "one_to_many",
+            "one-to-many: one vector in, repeated to 5 steps (RepeatVector), 5 steps out",
+            "head       head                         (batch, steps=5, units=8)     "
+            "(batch, steps=5, outputs=1)        9",
+        ),
+        (
+            "generate",
+            "generate: one step in, 5 new steps out, each but the last fed back as the next "
+            "input (stateful one-to-many)",
+            "lstm_out  recurrent, return_sequences, stateful  (batch=1, steps, features=2)  "
+            "(batch=1, steps, features=2)      40",
+        ),
+        (
+            "forecast",
+            "forecast: 3 known steps warm the state up, then 3 new steps come out, each but "
+            "the last fed back as the next input (stateful many-to-many)",
+            "lstm_out  recurrent, return_sequences, stateful  (batch=1, steps, features=2)  "
+            "(batch=1, steps, features=2)      40",
+        ),
+        (
+            "seq2seq_autoencoder",
+            "seq2seq-autoencoder: 5 steps in, squeezed into one latent vector, 5 steps rebuilt",
+            "decoder_lstm_out  recurrent, return_sequences  (batch, steps=5, latent=4)    "
+            "(batch, steps=5, features=2)      56",
+        ),
+        (
+            "next_token",
+            "next-token: 5 tokens in, a next-token distribution at every step "
+            "(TimeDistributed softmax head)",
+            "head       head                         (batch, steps=5, units=16)     "
+            "(batch, steps=5, vocab_size=30)     510",
+        ),
+    ],
+)
+def test_every_pattern_explains_its_output_axis(name, first, last_row):
+    lines = explain(name).splitlines()
+    assert lines[0] == first
+    assert last_row in lines
+
+
+def test_the_table_is_laid_out_in_columns():
+    text = explain("many_to_one", steps=5, features=2, units=8, outputs=1)
+    assert text.splitlines()[:8] == [
+        "many-to-one: 5 steps in, one vector out (return_sequences=False)",
+        "",
+        "layer     role                       input shape                   output shape"
+        "                  params",
+        "--------  -------------------------  ----------------------------  "
+        "----------------------------  ------",
+        "steps_in  input                                                    "
+        "(batch, steps=5, features=2)       0",
+        "lstm_1    recurrent, last step only  (batch, steps=5, features=2)  "
+        "(batch, units=8)                 352",
+        "dense     head                       (batch, units=8)              "
+        "(batch, outputs=1)                 9",
+        "total params: 361",
+    ]
 
 
 def test_rows_name_the_axes():
     rows = layer_rows(many_to_one(5, 2, 8, outputs=1))
-    assert rows[1][2] == "(batch, steps=5, features=2)"
-    assert rows[1][3] == "(batch, units=8)"
-    assert rows[1][4] == 4 * 8 * (2 + 8 + 1)
+    assert rows[1] == (
+        "lstm_1",
+        "recurrent, last step only",
+        "(batch, steps=5, features=2)",
+        "(batch, units=8)",
+        352,  # 4 gates * 8 units * (2 features + 8 units + 1 bias)
+    )
     text = explain(many_to_many(None, 3, (16, 8), outputs=2, stateful=True, batch_size=4))
     assert "(batch=4, steps, units=16)" in text and "stateful" in text
     assert "batch size fixed at 4" in text
 
 
+def test_the_code_of_an_autoencoder_is_latent_and_its_output_features():
+    ae = seq2seq_autoencoder(6, 3, encoder_units=4, latent=5, decoder_units=6)
+    assert [row[3] for row in layer_rows(ae.autoencoder)] == [
+        "(batch, steps=6, features=3)",
+        "(batch, steps=6, units=4)",
+        "(batch, latent=5)",
+        "(batch, steps=6, latent=5)",
+        "(batch, steps=6, units=6)",
+        "(batch, steps=6, features=3)",
+    ]
+
+
+def test_a_generator_returns_features_and_a_next_token_model_its_vocabulary():
+    assert layer_rows(stateful_generator(2, units=8))[-1][3] == "(batch=1, steps, features=2)"
+    assert layer_rows(next_token_model(20, units=8))[-1][3] == "(batch, steps, vocab_size=20)"
+
+
 def test_units_are_not_steps():
-    a, b = explain("many_to_one", steps=5, units=8), explain("many_to_one", steps=50, units=8)
-    params = [line.split()[-1] for line in (a.splitlines()[5], b.splitlines()[5])]
-    assert params[0] == params[1]  # same weights for 5 or 50 steps
+    assert layer_rows(many_to_one(5, 2, 8))[1][4] == 352
+    assert layer_rows(many_to_one(50, 2, 8))[1][4] == 352  # same weights for 50 steps
 
 
-def test_pattern_of():
-    assert pattern_of(many_to_one(3, 1, 2)) == "many_to_one"
-    assert pattern_of(many_to_many(3, 1, 2)) == "many_to_many"
+def _bidirectional():
+    import keras
+
+    inp = keras.Input((5, 2))
+    return keras.Model(inp, keras.layers.Bidirectional(keras.layers.LSTM(4))(inp))
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda: many_to_one(3, 1, 2), "many_to_one"),
+        (lambda: many_to_one(3, 1, 2, outputs=1, stateful=True, batch_size=2), "many_to_one"),
+        (lambda: many_to_many(3, 1, 2), "many_to_many"),
+        (lambda: many_to_many(None, 2, 4, outputs=2), "many_to_many"),  # not stateful
+        (lambda: many_to_many(None, 2, 4, outputs=3, stateful=True, batch_size=1), "many_to_many"),
+        (lambda: one_to_many(4, 3, 2), "one_to_many"),
+        (lambda: stateful_generator(2), "generate"),
+        (lambda: stateful_generator(3, units=(4, 5), cell="gru"), "generate"),
+        (lambda: seq2seq_autoencoder(4, 2, latent=3).autoencoder, "seq2seq_autoencoder"),
+        (lambda: next_token_model(9, units=3, embedding_dim=2), "next_token"),
+        (_bidirectional, None),
+    ],
+    ids=[
+        "many_to_one",
+        "many_to_one-stateful",
+        "many_to_many",
+        "many_to_many-same-width",
+        "many_to_many-stateful-other-width",
+        "one_to_many",
+        "generate",
+        "generate-stack",
+        "seq2seq_autoencoder",
+        "next_token",
+        "bidirectional",
+    ],
+)
+def test_pattern_of(build, expected):
+    assert pattern_of(build()) == expected
 
 
 def test_explain_errors():
@@ -100,10 +231,13 @@ def test_a_model_outside_the_patterns_gets_its_layer_table():
         lines[0]
         == "bidi: a recurrent model that is not one of the patterns (its layers as they are)"
     )
-    assert (
-        lines[5].split("  ")[0] == "bi" and "recurrent, bidirectional, last step only" in lines[5]
+    assert layer_rows(model)[1] == (
+        "bi",
+        "recurrent, bidirectional, last step only",
+        "(batch, steps=5, features=2)",
+        "(batch, units=8)",
+        2 * 4 * 4 * (2 + 4 + 1),
     )
-    assert "(batch, steps=5, features=2)" in lines[5] and "(batch, units=8)" in lines[5]
     assert "- units (4 per direction) is the width" in explain(model)
 
 
@@ -161,6 +295,14 @@ def test_the_package_imports_without_keras_and_keeps_its_names():
     code = "import sys, keras_lstm_patterns\nprint('keras' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout == "False False\n", out.stderr
+
+
+def test_the_function_does_not_hide_its_module():
+    import keras_lstm_patterns
+    from keras_lstm_patterns import explaining
+
+    assert keras_lstm_patterns.explain is explaining.explain
+    assert explaining.__name__ == "keras_lstm_patterns.explaining"
 
 
 def test_a_saved_pattern_loads_after_importing_keras_then_the_package(tmp_path):

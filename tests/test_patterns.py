@@ -1,8 +1,12 @@
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 
 from keras_lstm_patterns import (
+    PATTERNS,
+    layers,
     many_to_many,
     many_to_one,
     next_token_model,
@@ -11,9 +15,11 @@ from keras_lstm_patterns import (
     stateful_generator,
     windows,
 )
-from keras_lstm_patterns._patterns import CELLS
 
 from .helpers import check_model, sample_input
+
+CELLS = ["lstm", "gru", "simple"]
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def lstm_params(features, units):
@@ -57,9 +63,33 @@ def test_many_to_many_shapes(tmp_path, cell, units, outputs):
 @pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("outputs", [None, 2])
 def test_one_to_many_shapes(tmp_path, cell, outputs):
-    m = one_to_many(3, 6, (8, 4), outputs=outputs, cell=cell)
+    m = one_to_many(6, 3, (8, 4), outputs=outputs, cell=cell)  # (steps, features, units)
     check_model(m, tmp_path, output_shape=(None, 6, outputs or 4))
+    assert m.input_shape == (None, 3)
     assert m.get_layer("repeat").n == 6
+
+
+def test_one_to_many_takes_steps_first_like_many_to_one():
+    assert one_to_many(24, 3, 32, outputs=1).input_shape == (None, 3)
+    assert one_to_many(24, 3, 32, outputs=1).output_shape == (None, 24, 1)
+    assert one_to_many(steps=24, features=3, units=32).output_shape == (None, 24, 32)
+
+
+@pytest.mark.parametrize("how", ["call", "fit"])
+def test_one_to_many_fed_the_other_way_round_says_the_order_changed(how):
+    m = one_to_many(3, 6, 8, outputs=1)  # meant: 6 steps of 3 features, in the old order
+    x, y = np.zeros((4, 3), "float32"), np.zeros((4, 6, 1), "float32")
+    match = (
+        r"Its steps and features look swapped: `one_to_many` takes `\(steps, features, "
+        r"units\)`, the order of `many_to_one` \(version 0.1.0 took `\(features, steps, "
+        r"units\)`\)\."
+    )
+    with pytest.raises(ValueError, match=match):
+        if how == "call":
+            m(x)
+        else:
+            m.compile(optimizer="adam", loss="mse")
+            m.fit(x, y, epochs=1, verbose=0)
 
 
 @pytest.mark.parametrize("units", [(), 8, (8, 4)], ids=["plain", "hidden", "stack"])
@@ -194,7 +224,11 @@ def test_stateful_needs_fixed_batch_input():
             r"`mask_value` must be None or a finite number. Received: mask_value=True",
         ),
         (lambda: many_to_one(5, 2, 8, stateful="yes"), r"`stateful` must be True or False"),
-        (lambda: one_to_many(2, -1, 8), r"`steps` must be a positive integer. Received: steps=-1"),
+        (lambda: one_to_many(-1, 2, 8), r"`steps` must be a positive integer. Received: steps=-1"),
+        (
+            lambda: one_to_many(5, 0, 8),
+            r"`features` must be a positive integer. Received: features=0",
+        ),
         (lambda: stateful_generator(2, batch_size=0), r"`batch_size` must be a positive integer"),
         (
             lambda: seq2seq_autoencoder(5, 2, latent=0),
@@ -312,3 +346,74 @@ def test_target_check_allows_sparse_labels_and_a_dropped_unit_axis():
     t = next_token_model(9, embedding_dim=2, units=3)
     t.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     t.fit(np.zeros((2, 5), "int32"), np.zeros((2, 5), "int32"), epochs=1, verbose=0)
+
+
+def test_a_model_saved_by_version_0_1_loads_with_the_public_classes():
+    """Saved before the classes moved to `layers`: the registered names still find them."""
+    m = keras.models.load_model(DATA / "many_to_many_0.1.0.keras")
+    assert type(m) is layers.PatternModel
+    assert type(m.get_layer("head")) is layers.TimeDistributed
+    x = np.arange(16, dtype="float32").reshape(2, 4, 2) / 10
+    expected = [  # its outputs when it was saved
+        [[0.0071879, -0.0106644], [0.0240750, -0.0522649]],
+        [[0.0533338, -0.1512281], [0.0968563, -0.2839786]],
+    ]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(m(x))[:, :2], expected, atol=1e-5)
+
+
+def test_the_classes_keep_their_registered_names():
+    get_name = keras.saving.get_registered_name
+    assert get_name(layers.PatternModel) == "keras_lstm_patterns>PatternModel"
+    assert get_name(layers.TimeDistributed) == "keras_lstm_patterns>TimeDistributed"
+
+
+@pytest.mark.parametrize(
+    ("name", "sizes", "output_shape"),
+    [
+        ("many_to_one", {"steps": 5, "features": 2, "units": 8, "outputs": 1}, (None, 1)),
+        ("many_to_many", {"steps": 5, "features": 2, "units": 8, "outputs": 1}, (None, 5, 1)),
+        ("one_to_many", {"steps": 5, "features": 3, "units": 8, "outputs": 1}, (None, 5, 1)),
+        ("generate", {"steps": 5, "features": 2, "units": 32, "batch_size": 1}, (1, None, 2)),
+        (
+            "forecast",
+            {"steps": 3, "history": 3, "features": 2, "units": 32, "batch_size": 1},
+            (1, None, 2),
+        ),
+        (
+            "seq2seq_autoencoder",
+            {"steps": 5, "features": 2, "latent": 4, "decoder_units": 8},
+            (None, 5, 2),
+        ),
+        (
+            "next_token",
+            {"steps": 5, "vocab_size": 30, "units": 16, "embedding_dim": 8},
+            (None, 5, 30),
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_each_pattern_declares_its_picture_and_builds_it(name, sizes, output_shape):
+    pattern = PATTERNS[name]
+    assert pattern.picture_sizes() == sizes
+    assert pattern.build(**sizes).output_shape == output_shape
+
+
+def test_the_registry_lists_every_pattern_in_order():
+    assert list(PATTERNS) == [
+        "many_to_one",
+        "many_to_many",
+        "one_to_many",
+        "generate",
+        "forecast",
+        "seq2seq_autoencoder",
+        "next_token",
+    ]
+    assert [p.factory for p in PATTERNS.values()] == [
+        "many_to_one(steps, features, units)",
+        "many_to_many(steps, features, units)",
+        "one_to_many(steps, features, units)",
+        "stateful_generator(features) + stateful.generate",
+        "stateful_generator(features) + stateful.forecast",
+        "seq2seq_autoencoder(steps, features, latent=...)",
+        "next_token_model(vocab_size)",
+    ]
