@@ -11,8 +11,14 @@ This module threads the states explicitly instead:
 
 * ``call_with_states`` runs the model as a pure function of (weights, states, inputs)
   inside a ``keras.StatelessScope`` and returns the new states with the outputs: jitted
-  on JAX, eager (no gradient) on PyTorch. ``rollout`` feeds outputs back with it, in one
-  ``jax.jit``-compiled ``fori_loop`` on JAX.
+  on JAX, eager (no gradient) on PyTorch.
+* ``rollout`` feeds outputs back (beside known-future covariates), one program per
+  backend: a ``tf.function`` with a ``tf.range`` loop on TensorFlow, a ``jax.jit``-compiled
+  ``fori_loop`` of the pure call on JAX, and on PyTorch a loop over the recurrent cells'
+  own ``call`` and the Dense head (no per-call Keras set-up) for a model that is a chain
+  of stateful recurrent layers and Dense layers. ``step`` advances the states by one
+  observation: a traced ``tf.function`` on TensorFlow, the jitted pure call on JAX, one
+  pass through the cells on PyTorch.
 * ``carried`` makes Keras's own ``fit``, ``evaluate``, ``predict``, ``train_on_batch``,
   ``test_on_batch`` and ``predict_on_batch`` carry them for the duration of one call:
   on JAX by tracking the state variables as non-trainable variables (the trainer then
@@ -41,6 +47,7 @@ __all__ = [
     "fit_dataset",
     "rollout",
     "state_variables",
+    "step",
     "train_epochs",
 ]
 
@@ -83,7 +90,9 @@ def _compiled(model: keras.Model, layers: list[keras.layers.Layer]) -> dict[str,
     svars = state_variables(layers)
     f = _pure(model, svars)
 
-    def rollout(tv: list, ntv: list, sv: list, prefix: Any, n: int) -> tuple[Any, list]:
+    def rollout(
+        tv: list, ntv: list, sv: list, prefix: Any, n: int, cov: Any = None
+    ) -> tuple[Any, list]:
         y, sv = f(tv, ntv, sv, prefix)
         first = _last_step(y)
         out = keras.ops.zeros((first.shape[0], n, first.shape[-1]), dtype=first.dtype)
@@ -91,7 +100,7 @@ def _compiled(model: keras.Model, layers: list[keras.layers.Layer]) -> dict[str,
 
         def body(i: Any, carry: tuple) -> tuple:
             states, cur, acc = carry
-            y, states = f(tv, ntv, states, cur[:, None, :])
+            y, states = f(tv, ntv, states, _next_input(cur, cov, i - 1)[:, None, :])
             nxt = _last_step(y)
             return states, nxt, keras.ops.slice_update(acc, (0, i, 0), nxt[:, None, :])
 
@@ -144,9 +153,193 @@ def call_with_states(model: keras.Model, layers: list, x: np.ndarray) -> np.ndar
     return _run(model, layers, "call", x)
 
 
-def rollout(model: keras.Model, layers: list, prefix: np.ndarray, n: int) -> np.ndarray:
-    """Run ``prefix`` from the current states, then feed each output back; ``n`` outputs."""
-    return _run(model, layers, "rollout", prefix, int(n))
+def _next_input(output: Any, cov: Any, i: Any) -> Any:
+    """The input after ``output``: the output, then ``cov[:, i]`` (when there are covariates)."""
+    if cov is None:
+        return output
+    return keras.ops.concatenate([output, cov[:, i]], axis=-1)
+
+
+def rollout(
+    model: keras.Model,
+    layers: list,
+    prefix: np.ndarray,
+    n: int,
+    covariates: np.ndarray | None = None,
+) -> np.ndarray:
+    """Run ``prefix`` from the current states, then feed each output back; ``n`` outputs.
+
+    With ``covariates`` ``(batch, n - 1, K)`` the input that produces output ``i + 1`` is
+    output ``i`` followed by ``covariates[:, i]``. The states are left where the loop ends.
+    """
+    if int(n) == 1:  # nothing is fed back, and no covariates are read
+        return _last_step(call_with_states(model, layers, prefix))[:, None, :]
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return np.asarray(_tf_rollout(model)(prefix, np.int32(n), covariates))
+    if backend == "torch" and _chain(model) is not None:
+        return _torch_rollout(model, layers, prefix, int(n), covariates)
+    return _run(model, layers, "rollout", prefix, int(n), covariates)
+
+
+def step(model: keras.Model, layers: list, x: np.ndarray) -> np.ndarray:
+    """Feed one observation ``(batch, features)``; return that step's ``(batch, outputs)``."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return _tf_step(model, x)
+    if backend == "torch" and _chain(model) is not None:
+        return _torch_step(model, x)
+    return _last_step(call_with_states(model, layers, x[:, None, :]))
+
+
+# --- TensorFlow: traced programs ------------------------------------------------------------
+
+_TF_ROLLOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TF_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _tf_rollout(model: keras.Model) -> Any:
+    """One ``tf.function``: run a prefix, then feed each output back ``n`` times."""
+    fn = _TF_ROLLOUTS.get(model)
+    if fn is not None:
+        return fn
+    import tensorflow as tf
+
+    ref = weakref.ref(model)  # the cache must not keep the model alive
+
+    @tf.function(reduce_retracing=True)
+    def run(prefix: Any, n: Any, cov: Any) -> Any:
+        m = ref()
+        first = _last_step(m(prefix, training=False))
+        out = tf.TensorArray(first.dtype, size=n)
+        out = out.write(0, first)
+        cur = first
+        for i in tf.range(1, n):
+            cur = _last_step(m(_next_input(cur, cov, i - 1)[:, None, :], training=False))
+            out = out.write(i, cur)
+        return tf.transpose(out.stack(), [1, 0, 2])
+
+    _TF_ROLLOUTS[model] = run
+    return run
+
+
+def _tf_step(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """One step through a concrete function traced once per model (and input shape): it
+    skips the argument matching a ``tf.function`` call does on every call."""
+    import tensorflow as tf
+
+    cached = _TF_STEPS.get(model)
+    if cached is None or cached[0] != x.shape:
+        ref = weakref.ref(model)
+
+        @tf.function(autograph=False)
+        def one(obs: Any) -> Any:
+            return _last_step(ref()(obs[:, None, :], training=False))
+
+        cached = (x.shape, one.get_concrete_function(tf.TensorSpec(x.shape, tf.float32)))
+        _TF_STEPS[model] = cached
+    return cached[1](tf.constant(x)).numpy()
+
+
+# --- PyTorch: the cells' own call, step by step ---------------------------------------------
+#
+# An eager Keras call on PyTorch spends about a millisecond in layer set-up (argument
+# checks, autocasting, the RNN layer's scan machinery) for a few microseconds of tensor
+# work per step. For a model that is a chain of stateful LSTM/GRU/SimpleRNN layers and
+# Dense layers, the loop calls each cell's ``call(inputs, states)`` and each Dense
+# layer's ``call`` directly: the same keras.ops on the same weights, without the set-up.
+
+_CHAINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _chain(model: keras.Model) -> tuple[list, list] | None:
+    """``(recurrent layers, Dense layers)`` if ``model`` is stateful LSTM/GRU/SimpleRNN
+    layers (returning sequences, float32) then Dense or TimeDistributed(Dense) layers,
+    each reading the one before; None for any other model. Cached."""
+    if model in _CHAINS:
+        return _CHAINS[model]
+    cells = (keras.layers.LSTMCell, keras.layers.GRUCell, keras.layers.SimpleRNNCell)
+    layers = [la for la in model.layers if not isinstance(la, keras.layers.InputLayer)]
+    rnn = []
+    for la in layers:
+        if not isinstance(la, keras.layers.RNN):
+            break
+        rnn.append(la)
+    head = layers[len(rnn) :]
+    found = None
+    try:
+        ok = (
+            rnn
+            and len(model.inputs) == 1
+            and len(model.outputs) == 1
+            and all(la.stateful and la.return_sequences and type(la.cell) in cells for la in rnn)
+            and all(type(getattr(la, "layer", la)) is keras.layers.Dense for la in head)
+            and all(la.compute_dtype == "float32" for la in layers)
+            and rnn[0].input is model.inputs[0]
+            and all(layers[i + 1].input is layers[i].output for i in range(len(layers) - 1))
+            and layers[-1].output is model.outputs[0]
+        )
+        if ok:
+            found = (rnn, [getattr(la, "layer", la) for la in head])
+    except (AttributeError, ValueError):  # a layer called more than once, or never
+        found = None
+    _CHAINS[model] = found
+    return found
+
+
+def _cells_step(rnn: list, head: list, x: Any, states: list) -> Any:
+    """One step through the chain: ``states`` (a list per layer) is replaced in place."""
+    for k, layer in enumerate(rnn):
+        x, new = layer.cell.call(x, states[k], training=False)
+        states[k] = list(new) if isinstance(new, list | tuple) else [new]
+    for layer in head:
+        x = layer.call(x)
+    return x
+
+
+def _split(rnn: list, flat: list) -> list[list]:
+    """Flat state values (in layer order) as one list per layer."""
+    out, at = [], 0
+    for layer in rnn:
+        n = len(layer.states)
+        out.append(list(flat[at : at + n]))
+        at += n
+    return out
+
+
+def _torch_rollout(
+    model: keras.Model, layers: list, prefix: np.ndarray, n: int, cov: np.ndarray | None
+) -> np.ndarray:
+    import torch
+
+    rnn, head = _chain(model)
+    fns = _compiled(model, layers)
+    svars = fns["svars"]
+    with torch.no_grad():
+        y, flat = fns["call"](*_values(model, svars), keras.ops.convert_to_tensor(prefix))
+        cur = _last_step(y)
+        states = _split(rnn, flat)
+        cov = None if cov is None else keras.ops.convert_to_tensor(cov)
+        out = [cur]
+        for i in range(n - 1):
+            cur = _cells_step(rnn, head, _next_input(cur, cov, i), states)
+            out.append(cur)
+        for v, s in zip(svars, (s for per in states for s in per)):
+            v.assign(s)
+        return keras.ops.convert_to_numpy(torch.stack(out, dim=1))
+
+
+def _torch_step(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    import torch
+
+    rnn, head = _chain(model)
+    with torch.no_grad():
+        states = [[v.value for v in layer.states] for layer in rnn]
+        y = _cells_step(rnn, head, keras.ops.convert_to_tensor(x), states)
+        for layer, per in zip(rnn, states):
+            for v, s in zip(layer.states, per):
+                v.assign(s)
+        return keras.ops.convert_to_numpy(y)
 
 
 def _rebinding_assign(self: Any, value: Any) -> None:

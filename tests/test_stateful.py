@@ -293,11 +293,12 @@ def test_fit_stateful_refusals(call, match):
 
 
 def test_feedback_refusals():
-    wide = many_to_many(None, 2, 3, outputs=1, stateful=True, batch_size=3)
+    wide = many_to_many(None, 1, 3, outputs=2, stateful=True, batch_size=3)
     with pytest.raises(
-        ValueError, match=r"output width equals its input width.*features=2.*features=1"
+        ValueError,
+        match=r"input width is its output width plus K >= 0.*input features=1, output features=2",
     ):
-        stateful.generate(wide, data((3, 1, 2)), 5)
+        stateful.generate(wide, data((3, 1, 1)), 5)
     model = seeded_generator(batch_size=3)
     with pytest.raises(
         ValueError,
