@@ -130,10 +130,21 @@ class Run:
     out: Path = ROOT / "results"
     verbose: int = 0
     started: float = field(default_factory=time.perf_counter)
+    options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_command_line(cls, doc: str, name: str) -> Run:
-        """Parse ``--quick --seed --seeds --out --verbose`` (``--quiet`` is the default)."""
+    def from_command_line(
+        cls,
+        doc: str,
+        name: str,
+        *,
+        add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    ) -> Run:
+        """Parse ``--quick --seed --seeds --out --verbose`` (``--quiet`` is the default).
+
+        ``add_arguments(parser)`` may add a recipe's own flags; their values land in
+        ``run.options`` (by ``dest``).
+        """
         parser = argparse.ArgumentParser(
             description=doc.strip().splitlines()[0],
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -144,6 +155,9 @@ class Run:
         parser.add_argument("--out", type=Path, default=ROOT / "results" / name, help="folder")
         parser.add_argument("--verbose", action="store_true", help="show Keras's epoch logs")
         parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)  # default
+        common = set(vars(parser.parse_args([])))
+        if add_arguments is not None:
+            add_arguments(parser)
         args = parser.parse_args()
         count = args.seeds if args.seeds is not None else (1 if args.quick else 5)
         return cls(
@@ -152,6 +166,7 @@ class Run:
             seeds=seed_list(args.seed, count),
             out=args.out,
             verbose=2 if args.verbose else 0,
+            options={k: v for k, v in vars(args).items() if k not in common},
         )
 
     def each_seed(self, label: str, fn: Callable[[int], Any]) -> list[Any]:
