@@ -31,6 +31,8 @@ from typing import Any, NoReturn
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+__all__ = ["UsageError", "main", "parser"]
+
 MODEL_SUFFIXES = (".keras", ".h5")
 NO_KERAS = ("patterns", "recipes", "recipe")  # commands that never import Keras here
 
@@ -188,7 +190,7 @@ def _load_model(path: Path) -> Any:
         raise UsageError(f"{path.name} could not be read as a Keras model ({reason})") from None
 
 
-def cmd_patterns(args: argparse.Namespace) -> int:
+def _cmd_patterns(args: argparse.Namespace) -> int:
     from ._patterns import PATTERNS
     from ._table import table
 
@@ -198,7 +200,7 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
+def _cmd_explain(args: argparse.Namespace) -> int:
     from .explaining import explain
 
     target, sizes = _target(args)
@@ -206,7 +208,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_diagram(args: argparse.Namespace) -> int:
+def _cmd_diagram(args: argparse.Namespace) -> int:
     from .diagram import diagram
     from .explaining import explain, pattern_of
 
@@ -224,7 +226,7 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_docs(args: argparse.Namespace) -> int:
+def _cmd_docs(args: argparse.Namespace) -> int:
     from ._patterns import PATTERNS
     from .diagram import diagram, diagram_batches
 
@@ -317,7 +319,7 @@ def _count(steps: int, args: argparse.Namespace) -> int:
     return max((steps - args.look_back - args.horizon) // args.stride + 1, 0)
 
 
-def cmd_windows(args: argparse.Namespace) -> int:
+def _cmd_windows(args: argparse.Namespace) -> int:
     import numpy as np
 
     from . import windows
@@ -375,7 +377,7 @@ def _recipe_names() -> list[str]:
     return sorted(p.stem for p in RECIPES_DIR.glob("[a-z]*.py"))
 
 
-def cmd_recipes(args: argparse.Namespace) -> int:
+def _cmd_recipes(args: argparse.Namespace) -> int:
     import ast
 
     names = _recipe_names()
@@ -387,7 +389,7 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_recipe(args: argparse.Namespace) -> int:
+def _cmd_recipe(args: argparse.Namespace) -> int:
     names = _recipe_names()
     if args.name not in names:
         raise UsageError(f"unknown recipe {args.name!r}; valid recipes: {', '.join(names)}")
@@ -399,6 +401,15 @@ def cmd_recipe(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``klp`` argument parser: one subcommand per job, each with an example.
+
+    Returns:
+        The parser; each subcommand's namespace carries its handler as ``func``.
+
+    >>> args = parser().parse_args(["explain", "many_to_one", "--steps", "5", "--units", "8,4"])
+    >>> args.command, args.pattern, args.steps, args.units
+    ('explain', 'many_to_one', 5, (8, 4))
+    """
     top = _Parser(
         prog="klp",
         description="Keras recurrent-network patterns: shapes, pictures, windows, recipes.",
@@ -416,7 +427,7 @@ def parser() -> argparse.ArgumentParser:
         )
 
     p = add("patterns", "list the patterns, their shapes and factories", "klp patterns")
-    p.set_defaults(func=cmd_patterns)
+    p.set_defaults(func=_cmd_patterns)
     p = add(
         "explain",
         "explain the shapes of a pattern, or of a saved model, layer by layer",
@@ -425,7 +436,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("pattern", help="a pattern name (klp patterns), or a saved model PATH.keras")
     _add_sizes(p)
-    p.set_defaults(func=cmd_explain)
+    p.set_defaults(func=_cmd_explain)
     p = add(
         "diagram",
         "draw the unrolled picture of a pattern, or of a saved model (PNG or SVG)",
@@ -436,10 +447,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("pattern", help="a pattern name (klp patterns), or a saved model PATH.keras")
     p.add_argument("-o", "--output", required=True, help="a .png or .svg file")
     _add_sizes(p)
-    p.set_defaults(func=cmd_diagram)
+    p.set_defaults(func=_cmd_diagram)
     p = add("docs", "draw every pattern's picture into a folder (make docs)", "klp docs docs/img")
     p.add_argument("folder")
-    p.set_defaults(func=cmd_docs)
+    p.set_defaults(func=_cmd_docs)
     p = add(
         "windows",
         "show the look-back windows of a CSV: one series, or one per entity with --id",
@@ -460,16 +471,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--show", type=_count_arg, default=3, help="entities whose first window to print"
     )
-    p.set_defaults(func=cmd_windows)
+    p.set_defaults(func=_cmd_windows)
     p = add("recipes", "list the recipes", "klp recipes")
-    p.set_defaults(func=cmd_recipes)
+    p.set_defaults(func=_cmd_recipes)
     p = add("recipe", "run a recipe", "klp recipe airline_look_back --quick")
     p.add_argument("name")
     p.add_argument("--quick", action="store_true", help="tiny epochs and one seed")
     p.add_argument(
         "rest", nargs=argparse.REMAINDER, help="more options for the recipe (--seed, --out ...)"
     )
-    p.set_defaults(func=cmd_recipe)
+    p.set_defaults(func=_cmd_recipe)
     return top
 
 
@@ -481,10 +492,24 @@ def _one_line(err: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a usage error prints one line and returns 2, never a traceback.
+    """Run one ``klp`` command; a usage error prints one line, never a traceback.
 
     Usage errors are ours (``UsageError``), the package's named ``ValueError`` and
     ``TypeError`` refusals, and files that cannot be read or written (``OSError``).
+
+    Args:
+        argv: the command line after ``klp``; ``None`` reads ``sys.argv``.
+
+    Returns:
+        The exit code: 0 on success, 2 on a usage error (printed on stderr), 1 when
+        ``klp diagram`` is given a model that is not one of the patterns.
+
+    Raises:
+        SystemExit: from argparse, for ``--help`` (code 0) or arguments it cannot
+            parse (code 2).
+
+    >>> main(["explain", "many_to_two"])  # stderr: unknown pattern 'many_to_two'; ...
+    2
     """
     args = parser().parse_args(argv)
     try:
