@@ -88,8 +88,9 @@ def require_built(model: keras.Model) -> keras.Model:
             built yet.
 
     >>> import keras
-    >>> require_built(keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(3)])).name
-    'sequential'
+    >>> model = keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(3)])
+    >>> require_built(model) is model
+    True
     """
     from ._checks import fail
 
