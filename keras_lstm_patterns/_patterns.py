@@ -750,13 +750,3 @@ _declare(
         structure=Structure(tokens=True),
     )
 )
-
-
-def __getattr__(name: str) -> Any:
-    # ``from ._patterns import PatternModel`` (scaling, closed_loop): the class lives in
-    # ``layers``; read from there until those imports say so
-    if name in ("PatternModel", "TimeDistributed"):
-        from . import layers
-
-        return getattr(layers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

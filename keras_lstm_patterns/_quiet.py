@@ -32,4 +32,4 @@ def import_keras_quietly() -> None:
                     os.dup2(saved, 2)
         finally:
             os.close(saved)
-    from . import _patterns  # noqa: F401  (registers PatternModel and TimeDistributed)
+    from . import layers  # noqa: F401  (registers PatternModel and TimeDistributed)

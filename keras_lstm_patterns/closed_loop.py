@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from ._checks import as_array, check_finite, check_int, fail
-from ._patterns import PatternModel
+from .layers import PatternModel
 from .windows import sliding
 
 __all__ = ["closed_loop_model", "fit_closed_loop"]

@@ -11,7 +11,6 @@ built or read.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ._patterns import PATTERNS, Pattern, Structure
@@ -29,11 +28,6 @@ __all__ = [
     "recurrent_layers",
     "require_built",
 ]
-
-# ``stateful`` still reads ``from .explain import flat_layers``: the old module name
-# points here until that import names this module (``keras_lstm_patterns.explain`` is the
-# function).
-sys.modules.setdefault(__package__ + ".explain", sys.modules[__name__])
 
 
 def build_pattern(name: str, **sizes: Any) -> tuple[Pattern, keras.Model, dict[str, Any]]:

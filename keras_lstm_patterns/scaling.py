@@ -17,7 +17,7 @@ from typing import Any
 import keras
 
 from ._checks import as_array, check_finite, fail
-from ._patterns import PatternModel
+from .layers import PatternModel
 
 __all__ = ["normalized"]
 

@@ -27,7 +27,7 @@ import numpy as np
 from . import _carry
 from ._checks import check_finite, check_int, check_optional_int, fail
 from ._files import atomic_write
-from .explain import flat_layers
+from .explaining import flat_layers
 from .windows import stateful_chunks
 
 __all__ = [

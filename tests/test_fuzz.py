@@ -210,10 +210,7 @@ def test_reset_states_callback(every):
     cell=st.one_of(st.sampled_from(["lstm", "gru", "simple"]), junk),
 )
 def test_factories(factory, steps, features, units, outputs, cell):
-    if factory is one_to_many:
-        ok, model = attempt(factory, features, steps, units, outputs=outputs, cell=cell)
-    else:
-        ok, model = attempt(factory, steps, features, units, outputs=outputs, cell=cell)
+    ok, model = attempt(factory, steps, features, units, outputs=outputs, cell=cell)
     if ok:
         last = outputs if outputs is not None else (units if np.ndim(units) == 0 else units[-1])
         assert model.output_shape[-1] == last
