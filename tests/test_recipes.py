@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("[a-z]*.py"))
 HEADLINE = {
     "airline_look_back": ["tutorial", "backtest", "chosen"],
-    "airline_forecast": ["rmse", "baselines"],
+    "airline_forecast": ["rmse", "coverage", "chosen"],
     "airline_one_to_many": ["validation", "h12", "h24"],
     "vowels_many_to_one": ["accuracy"],
     "motions_autoencoder": ["metrics", "auc_by_activity"],
