@@ -18,12 +18,14 @@ the year as a known-future input (`forecast(..., covariates=)`), are scored besi
 it; split-conformal 80% intervals (`backtesting.conformal`, calibrated on forecasts
 made inside the training months) report their coverage of the test months.
 Command: python recipes/airline_forecast.py [--quick] [--seed 0] [--seeds 5] [--out DIR]
-How long: about 20-25 minutes on two busy cores; --quick under a minute.
-Expected: teacher forcing drifts, badly at 48 months; trained on its own rollouts the
-same small generator is stable and lands near the fitted SARIMA at 12 and 24 months;
-at 48 months from month 96 every model that learned the training years (SARIMA
-included) pulls the growth back toward their faster average and loses to the
-parameter-free seasonal random walk. RESULTS.md has the measured figures.
+How long: about 20 minutes on two busy cores; --quick under a minute.
+Expected: teacher forcing drifts, differently for every seed, worst at 48 months;
+trained on its own rollouts the same small generator is better at every horizon and
+stable across seeds, level with the fitted SARIMA at 12 months but behind it (and ETS)
+at 24 and 48; the month as a known-future input does not help. At 48 months from month
+96 every model that learned the training years pulls the growth back toward their
+faster average and loses to the parameter-free seasonal random walk. The 80% conformal
+intervals cover about 75-85% of the test months. RESULTS.md has the measured figures.
 """
 
 import os
