@@ -23,8 +23,9 @@ import keras
 
 from ._checks import check_choice, check_int, fail
 from ._files import atomic_write
+from ._model import flat_layers, is_recurrent
 from ._patterns import PATTERNS, Pattern
-from .explaining import build_pattern, flat_layers, is_recurrent, pattern_of, require_built
+from .explaining import build_pattern, pattern_of, require_built
 
 __all__ = ["MAX_COLUMNS", "Drawing", "diagram", "diagram_batches"]
 

@@ -9,6 +9,7 @@ from keras_lstm_patterns import (
     stateful_generator,
     windows,
 )
+from keras_lstm_patterns.stateful._fit import _Chunks
 
 
 def seeded_generator(features=2, batch_size=3, units=(6,), cell="lstm", seed=0):
@@ -249,7 +250,7 @@ def test_fit_stateful_loss_is_the_whole_sequence_loss(chunk):
 def test_fit_stateful_chunks_train_on_the_right_batches():
     """The chunked data set yields group-major, time-ordered batches."""
     seq = np.arange(4 * 6 * 1, dtype="float32").reshape(4, 6, 1)
-    ds = stateful._Chunks(seq, None, 2, 4)
+    ds = _Chunks(seq, None, 2, 4)
     got = [ds[i][0] for i in range(len(ds))]
     assert [g.shape for g in got] == [(2, 4, 1), (2, 2, 1)] * 2
     np.testing.assert_array_equal(got[1], seq[:2, 4:])

@@ -1,0 +1,117 @@
+"""The checks the stateful functions share: a model, its stateful layers, its fixed
+batch size, one replica, arrays of finite real numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from .._checks import check_finite, fail
+from .._model import stateful_layers
+
+
+def _require_model(model: Any) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        fail(
+            "model",
+            "a keras.Model",
+            model,
+            shown=f"model of type {type(model).__name__}",
+            error=TypeError,
+        )
+    return model
+
+
+def _real_array(name: str, value: Any, *, dtype: str | None = None) -> np.ndarray:
+    """``value`` as an array of finite real numbers, refused by name otherwise (no object,
+    string, bool or complex values; NaN and inf are named by position)."""
+    if value is None or isinstance(value, str | bytes | dict):
+        fail(
+            name,
+            "an array of real numbers",
+            value,
+            shown=f"{name} of type {type(value).__name__}",
+            error=TypeError,
+        )
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        fail(
+            name,
+            "an array of real numbers",
+            value,
+            shown=f"{name} of type {type(value).__name__}",
+            error=TypeError,
+        )
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        fail(
+            name,
+            "real numbers (integer or float)",
+            value,
+            shown=f"{name} with dtype {arr.dtype}",
+            error=TypeError,
+        )
+    check_finite(name, arr)
+    if dtype is None:
+        return arr
+    with np.errstate(over="ignore"):
+        cast = arr.astype(dtype, copy=False)
+    if cast is not arr and np.issubdtype(cast.dtype, np.floating) and not np.isfinite(cast).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
+        fail(
+            name,
+            f"values that {dtype} can hold (magnitude below {float(np.finfo(dtype).max):.3g})",
+            None,
+            shown=f"{name}[{', '.join(map(str, bad))}]={arr[bad].item()!r}",
+        )
+    return cast
+
+
+def _require_stateful(model: Any) -> list[keras.layers.Layer]:
+    _require_model(model)
+    layers = stateful_layers(model)
+    if not layers:
+        fail(
+            "model",
+            "a model with a stateful recurrent layer (stateful=True and a fixed batch size)",
+            model.name,
+            shown=f"model {model.name!r} with no stateful layer",
+        )
+    return layers
+
+
+def _replicas(model: keras.Model) -> int:
+    """How many replicas the model's distribution strategy trains on (1 without one)."""
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only
+    return int(getattr(strategy, "num_replicas_in_sync", 1) or 1)
+
+
+def _refuse_replicas(model: keras.Model, what: str) -> None:
+    replicas = _replicas(model)
+    if replicas > 1:
+        fail(
+            "model",
+            f"built outside a distribution strategy for {what}: under a strategy with "
+            f"{replicas} replicas each replica receives a slice of every batch while a "
+            "stateful layer's states hold the whole batch, so row i would not continue "
+            "row i; train stateful models on one device (or give each worker its own "
+            "sequences and model)",
+            model.name,
+            shown=f"model {model.name!r} under {type(model.distribute_strategy).__name__} "
+            f"with {replicas} replicas",
+        )
+
+
+def _fixed_batch(model: keras.Model) -> int:
+    batch = model.input_shape[0]
+    if batch is None:
+        fail(
+            "model",
+            "built with a fixed batch size (keras.Input(batch_shape=...))",
+            model.name,
+            shown=f"model {model.name!r} with input shape {model.input_shape}",
+        )
+    return int(batch)
