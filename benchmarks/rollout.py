@@ -12,7 +12,10 @@ All four must return the same sequence (atol 1e-5). Time per step and ratios aga
 `generate` are printed, measured in this one run (after one warm-up call each).
 With KERAS_BACKEND=jax or torch only 2 and 4 run (Keras's predict and predict_on_batch
 do not carry a stateful layer's state on JAX): `generate` is then one jax.jit-compiled
-fori_loop, or on PyTorch a keras.ops loop of eager calls without gradients.
+fori_loop, or on PyTorch a loop over the LSTM cell's own `call` and the Dense layer's,
+without gradients. On PyTorch a third row times the general path that any other model
+takes (a `keras.ops` loop of pure model calls in a `StatelessScope`, the only path
+before), with the same outputs.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import keras
 from _common import table
 
-from keras_lstm_patterns import stateful, stateful_generator
+from keras_lstm_patterns import _carry, stateful, stateful_generator
 
 
 def loop(model, first, steps, call):
@@ -53,6 +56,17 @@ def main(steps: int = 1000, units: int = 32) -> str:
         # Keras's predict and predict_on_batch do not carry the state on JAX
         ways = {"model(x) loop": ways["model(x) loop"]}
     results, seconds = {}, {}
+    if keras.backend.backend() == "torch":
+        layers = stateful.stateful_layers(model)
+
+        def general(n):
+            stateful.reset_states(model)
+            return _carry._run(model, layers, "rollout", first, n, None)
+
+        general(3)  # warm-up
+        start = time.perf_counter()
+        results["general path (pure calls)"] = general(steps)
+        seconds["general path (pure calls)"] = time.perf_counter() - start
     for name, call in ways.items():
         loop(model, first, 3, call)  # warm-up: trace once
         start = time.perf_counter()

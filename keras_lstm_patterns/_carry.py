@@ -17,8 +17,8 @@ This module threads the states explicitly instead:
   ``fori_loop`` of the pure call on JAX, and on PyTorch a loop over the recurrent cells'
   own ``call`` and the Dense head (no per-call Keras set-up) for a model that is a chain
   of stateful recurrent layers and Dense layers. ``step`` advances the states by one
-  observation: a traced ``tf.function`` on TensorFlow, the jitted pure call on JAX, one
-  pass through the cells on PyTorch.
+  observation: a traced, XLA-compiled ``tf.function`` on TensorFlow (CPU), the jitted pure
+  call on JAX, one pass through the cells on PyTorch.
 * ``carried`` makes Keras's own ``fit``, ``evaluate``, ``predict``, ``train_on_batch``,
   ``test_on_batch`` and ``predict_on_batch`` carry them for the duration of one call:
   on JAX by tracking the state variables as non-trainable variables (the trainer then
@@ -223,22 +223,39 @@ def _tf_rollout(model: keras.Model) -> Any:
     return run
 
 
+def _tf_step_fn(model: keras.Model, shape: tuple, xla: bool) -> Any:
+    import tensorflow as tf
+
+    ref = weakref.ref(model)
+
+    def one(obs: Any) -> Any:
+        return _last_step(ref()(obs[:, None, :], training=False))
+
+    fn = tf.function(one, autograph=False, jit_compile=xla)
+    return fn.get_concrete_function(tf.TensorSpec(shape, tf.float32))
+
+
 def _tf_step(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    """One step through a concrete function traced once per model (and input shape): it
-    skips the argument matching a ``tf.function`` call does on every call."""
+    """One step through a concrete function traced once per model (and input shape), so
+    a call skips the argument matching of a ``tf.function`` call; XLA-compiled on CPU
+    (a plain graph if XLA cannot compile the model: the first call fails before any
+    state is written)."""
     import tensorflow as tf
 
     cached = _TF_STEPS.get(model)
-    if cached is None or cached[0] != x.shape:
-        ref = weakref.ref(model)
-
-        @tf.function(autograph=False)
-        def one(obs: Any) -> Any:
-            return _last_step(ref()(obs[:, None, :], training=False))
-
-        cached = (x.shape, one.get_concrete_function(tf.TensorSpec(x.shape, tf.float32)))
+    if cached is None or cached["shape"] != x.shape:
+        xla = _xla_on_tensorflow()
+        cached = {"shape": x.shape, "fn": _tf_step_fn(model, x.shape, xla), "xla": xla}
         _TF_STEPS[model] = cached
-    return cached[1](tf.constant(x)).numpy()
+    try:
+        out = cached["fn"](tf.constant(x))
+    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError):
+        if not cached["xla"]:
+            raise
+        cached.update(fn=_tf_step_fn(model, x.shape, False), xla=False)
+        out = cached["fn"](tf.constant(x))
+    cached["xla"] = False  # compiled and ran: no retry later
+    return out.numpy()
 
 
 # --- PyTorch: the cells' own call, step by step ---------------------------------------------
