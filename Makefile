@@ -61,6 +61,7 @@ docs: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/windows.py
 	$(PY) benchmarks/rollout.py
+	$(PY) benchmarks/step.py
 	$(PY) benchmarks/stateful_fit.py
 	$(PY) benchmarks/streaming.py
 
