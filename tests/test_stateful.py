@@ -680,7 +680,7 @@ def test_predict_chunks_with_a_fixed_steps_model_equals_whole_sequence():
 
 
 def test_with_batch_size_keeps_compile_settings():
-    model, x, y = fit_case()
+    model, _, _ = fit_case()
     model.compile(
         optimizer=keras.optimizers.SGD(0.05, momentum=0.5),
         loss="mae",
@@ -692,6 +692,16 @@ def test_with_batch_size_keeps_compile_settings():
     assert isinstance(clone.optimizer, keras.optimizers.SGD)
     assert float(clone.optimizer.learning_rate) == pytest.approx(0.05)
     assert clone.optimizer.momentum == 0.5 and clone.steps_per_execution == 2
+    # an uncompiled model stays uncompiled
+    assert not stateful.with_batch_size(seeded_generator(), 1).compiled
+
+
+def test_with_batch_size_keeps_the_loss_and_metrics():
+    model, x, y = fit_case()
+    # (no steps_per_execution here: with one batch to evaluate, PyTorch's trainer warns
+    # that the input ran out of data)
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mae", metrics=["mse"])
+    clone = stateful.with_batch_size(model, 4)
     # the loss and metric are the ones compiled: evaluate against a hand computation
     stateful.reset_states(clone)
     pred = call(clone, x[:4])
@@ -699,8 +709,6 @@ def test_with_batch_size_keeps_compile_settings():
     result = clone.evaluate(x[:4], y[:4], batch_size=4, verbose=0, return_dict=True)
     assert result["loss"] == pytest.approx(float(np.mean(np.abs(pred - y[:4]))), rel=1e-5)
     assert result["mse"] == pytest.approx(float(np.mean((pred - y[:4]) ** 2)), rel=1e-5)
-    # an uncompiled model stays uncompiled
-    assert not stateful.with_batch_size(seeded_generator(), 1).compiled
 
 
 def test_with_batch_size_keeps_a_custom_loss_function():
