@@ -295,9 +295,9 @@ def _as_tanks(frame: Any, args: argparse.Namespace, features: list) -> tuple[Any
         try:
             parsed = pd.to_datetime(frame[args.time], format=args.time_format)
         except (ValueError, TypeError) as err:
+            reason = " ".join(str(err).split())
             raise UsageError(
-                f"column {args.time!r} does not match --time-format {args.time_format!r}: "
-                f"{str(err).splitlines()[0]}"
+                f"column {args.time!r} does not match --time-format {args.time_format!r}: {reason}"
             ) from None
         frame = frame.assign(**{args.time: parsed})
     if args.id is not None and args.time is None:
@@ -310,8 +310,21 @@ def _as_tanks(frame: Any, args: argparse.Namespace, features: list) -> tuple[Any
     try:
         return windows.tanks(long, id=entity, time=time, features=features, return_index=True)
     except ValueError as err:
-        if "`time` must be a datetime" in str(err):
-            raise ValueError(f"{err} On the command line: --time-format '%d/%m/%Y'.") from None
+        text = str(err)
+        if "`time` must be a datetime" in text:
+            fmt = text.split('format="', 1)[1].split('"', 1)[0]
+            raise ValueError(f"{err} On the command line: --time-format '{fmt}'.") from None
+        if args.id is None and "must be one row per" in text:
+            raise UsageError(
+                f"{args.time!r} repeats within the file: it holds several entities; name "
+                "the column that tells them apart with --id"
+            ) from None
+        if "`pad` must be a number" in text:
+            raise UsageError(
+                "the entities have different numbers of steps "
+                f"({text.split('Received: ', 1)[1]}); give each the same span of time "
+                "(e.g. cut the file to the hours every entity has)"
+            ) from None
         raise
 
 
@@ -343,6 +356,12 @@ def _cmd_windows(args: argparse.Namespace) -> int:
     print(f"file: {path.name}, {len(frame)} rows")
     if ignored:
         print(f"ignored non-numeric columns: {', '.join(map(str, ignored))}")
+        if args.id is None and args.time is None:
+            print(
+                "note: without --id and --time the whole file is one series, in file row "
+                "order; if those columns name entities or times, pass --id and --time",
+                file=sys.stderr,
+            )
     by = f" (one per {args.id!r})" if args.id else ""
     print(f"entities: {entities}{by}, {steps} steps each; features: {', '.join(features)}")
     print(f"windows: {per_entity} per entity, {len(x)} in all, never across two entities")

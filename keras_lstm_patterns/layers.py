@@ -132,7 +132,7 @@ class PatternModel(keras.Model):
             hint = _SWAPPED
         elif out and out[-1] is not None and got and got[-1] != out[-1]:
             hint = (
-                f" The model returns {out[-1]} numbers per "
+                f" The model returns {out[-1]} number{'s' if out[-1] != 1 else ''} per "
                 f"{'step' if len(out) > 1 else 'sample'}; if each target has {got[-1]}, "
                 f"build it with outputs={got[-1]} (a Dense head of that width)."
             )

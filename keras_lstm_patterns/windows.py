@@ -17,6 +17,7 @@ values into a new array; ``WindowDataset`` copies one batch at a time.
 from __future__ import annotations
 
 import mmap
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -320,6 +321,32 @@ def _column_list(frame: pd.DataFrame, name: str, value: Any) -> list[Hashable]:
     return items
 
 
+def _time_format(example: Any) -> str:
+    """A ``strftime`` format with the layout of a text time stamp, day first.
+
+    Only the layout is read (separators, the year's place, a time of day); which of day
+    and month comes first cannot be told from the text, so day first is assumed and the
+    message around it says so.
+
+    >>> _time_format("01/06/2024 17:00"), _time_format("2024-06-01T17:00:05")
+    ('%d/%m/%Y %H:%M', '%Y-%m-%dT%H:%M:%S')
+    """
+    text = str(example).strip()
+    date = re.match(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})", text)
+    if date:
+        fmt, rest = f"%Y{date.group(2)}%m{date.group(2)}%d", text[date.end() :]
+    else:
+        date = re.match(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{2,4})", text)
+        if not date:
+            return "%d/%m/%Y"
+        year = "%Y" if len(date.group(4)) == 4 else "%y"
+        fmt, rest = f"%d{date.group(2)}%m{date.group(2)}{year}", text[date.end() :]
+    clock = re.match(r"([ T])\d{1,2}:\d{2}(:\d{2})?", rest)
+    if clock:
+        fmt += clock.group(1) + "%H:%M" + (":%S" if clock.group(2) else "")
+    return fmt
+
+
 def _check_time_column(frame: pd.DataFrame, time: Hashable) -> None:
     column = frame[time]
     dtype = column.dtype
@@ -335,8 +362,8 @@ def _check_time_column(frame: pd.DataFrame, time: Hashable) -> None:
             "time",
             "a datetime, numeric or pandas Period column, so steps are ordered by real time "
             "(text sorts '1/10/2024' before '1/2/2024'). Parse it first, giving the format: "
-            f'frame[{time!r}] = pd.to_datetime(frame[{time!r}], format="%d/%m/%Y") -- day '
-            "and month order is never guessed",
+            f'frame[{time!r}] = pd.to_datetime(frame[{time!r}], format="{_time_format(first)}") '
+            "-- day and month order is never guessed: check which comes first in your data",
             shown=f"column {time!r} with dtype {dtype} (first value {first!r})",
         )
     missing = column.isna().to_numpy()
@@ -372,8 +399,10 @@ def tanks(
             ``pd.to_datetime(frame[time], format=...)``.
         features: column name(s) that form one step's vector.
         pad: if given, shorter entities are padded at the end with this value (feed the
-            result to a ``Masking(mask_value=pad)`` layer); otherwise unequal lengths
-            raise.
+            result to a ``Masking(mask_value=pad)`` layer, e.g. a classifier of whole
+            sequences); otherwise unequal lengths raise. Do not pad tanks you will cut
+            into look-back windows or split along time: the padded steps would become
+            inputs and targets (give every entity the same span of time instead).
         return_index: also return a :class:`TankIndex` (each entity's id and time stamps,
             to join predictions back to the original rows).
 
@@ -448,7 +477,11 @@ def tanks(
         short = int(np.argmin(lengths))
         fail(
             "pad",
-            "a number when entities have unequal lengths",
+            "a number when entities have unequal lengths, for a model that masks the padded "
+            "steps (`mask_value=pad`). For look-back windows or a split along time, give "
+            "every entity the same steps instead (e.g. the last n of each: "
+            f"`frame.sort_values({time!r}).groupby({id!r}).tail(n)`): padded steps would "
+            "otherwise become inputs and targets",
             shown=f"pad=None with lengths from {lengths.min()} to {longest} "
             f"({id}={_label(uniques[short])!r} has {lengths[short]} steps)",
         )

@@ -94,3 +94,41 @@ def test_binary_file_is_a_usage_error(tmp_path, capsys):
     path.write_bytes(bytes(range(256)) * 4)
     code, _, err = run(capsys, path, "--look-back", "2")
     assert code == 2 and "could not be read as a CSV text file" in err
+
+
+def test_one_series_warns_when_text_columns_may_name_entities(sensors, capsys):
+    code, _, err = run(capsys, sensors, "--look-back", "2")
+    assert code == 0
+    assert "note: without --id and --time the whole file is one series, in file row order" in err
+
+
+def test_time_without_id_on_several_tanks_asks_for_id(sensors, capsys):
+    args = [sensors, "--time", "timestamp", "--time-format", "%d/%m/%Y", "--look-back", "2"]
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "'timestamp' repeats within the file" in err and "--id" in err
+
+
+def test_the_suggested_time_format_has_the_stamps_layout(tmp_path, capsys):
+    path = tmp_path / "hours.csv"
+    pd.DataFrame(
+        {"tank": ["A"] * 3, "ts": ["01/06/2024 17:00", "01/06/2024 18:00", "01/06/2024 19:00"],
+         "P": [1.0, 2.0, 3.0]}
+    ).to_csv(path, index=False)  # fmt: skip
+    code, _, err = run(capsys, path, "--id", "tank", "--time", "ts", "--look-back", "1")
+    assert code == 2 and "--time-format '%d/%m/%Y %H:%M'" in err
+    code, out, err = run(
+        capsys, path, "--id", "tank", "--time", "ts", "--time-format", "%d/%m/%Y %H:%M",
+        "--look-back", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "target at ts=2024-06-01 18:00:00" in out
+
+
+def test_unequal_lengths_say_what_to_do(sensors, tmp_path, capsys):
+    frame = pd.read_csv(sensors)
+    short = frame.drop(frame.index[(frame["tank_id"] == "B")][:2])
+    path = tmp_path / "short.csv"
+    short.to_csv(path, index=False)
+    args = [path, "--id", "tank_id", "--time", "timestamp", "--time-format", "%d/%m/%Y"]
+    code, _, err = run(capsys, *args, "--look-back", "2")
+    assert code == 2 and "different numbers of steps" in err and "same span of time" in err
