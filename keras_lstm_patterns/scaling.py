@@ -33,10 +33,17 @@ def _adapted(name: str, data: Any, shape: tuple, *, invert: bool) -> keras.layer
     if not ok or len(arr) == 0:
         what = "inputs" if name == "x" else "outputs"
         axes = ", ".join("?" if s is None else str(s) for s in fixed)
+        hint = ""
+        if name == "y" and arr.ndim >= 2 and fixed and arr.shape[-1] != width:
+            hint = (
+                f". The model returns {width} number{'s' if width != 1 else ''} per "
+                f"{'step' if len(fixed) > 1 else 'sample'}; if each target has "
+                f"{arr.shape[-1]}, build it with outputs={arr.shape[-1]} (a Dense head)"
+            )
         fail(
             name,
             f"an array shaped like the model's {what}, `(samples, {axes})`",
-            shown=f"{name} with shape {arr.shape}",
+            shown=f"{name} with shape {arr.shape}{hint}",
         )
     arr = arr.astype("float32")
     check_finite(name, arr)

@@ -70,6 +70,11 @@ def test_normalized_without_y_leaves_outputs_alone():
         (lambda x, y: (next_token_model(5, units=2), x, y), r"`model` must be a model of real"),
         (lambda x, y: (many_to_one(12, 2, 4, outputs=1), x[..., :1], y), r"`x` must be an array"),
         (lambda x, y: (many_to_one(12, 2, 4, outputs=1), x, np.zeros((5, 2))), r"`y` must be"),
+        (
+            lambda x, y: (many_to_one(12, 2, 32), x, y),
+            r"`y` must be an array shaped like the model's outputs, `\(samples, 32\)`.*"
+            r"returns 32 numbers per sample; .* outputs=1",
+        ),
         (lambda x, y: (many_to_one(12, 2, 4, outputs=1), x[:0], y), r"`x` must be an array"),
         (
             lambda x, y: (many_to_one(12, 2, 4, outputs=1), np.where(x > 104, np.nan, x), y),
@@ -77,7 +82,7 @@ def test_normalized_without_y_leaves_outputs_alone():
         ),
         (lambda x, y: (many_to_one(12, 2, 4, outputs=1), x.astype(complex), y), r"`x` must be"),
     ],
-    ids=["not-model", "tokens", "x-width", "y-width", "empty", "nan", "complex"],
+    ids=["not-model", "tokens", "x-width", "y-width", "no-head", "empty", "nan", "complex"],
 )
 def test_normalized_errors(args, match):
     x, y = windows.look_back(raw_tanks(), 12, targets=0)
