@@ -119,6 +119,7 @@ def _plain(layer: keras.layers.Layer) -> bool:
         keras.layers.Dense,
         keras.layers.RepeatVector,
         keras.layers.Embedding,
+        keras.layers.Normalization,  # the scaling `normalized` puts around a model
     )
     if isinstance(layer, keras.layers.TimeDistributed):
         return isinstance(layer.layer, keras.layers.Dense)

@@ -88,3 +88,17 @@ def test_normalized_errors(args, match):
     x, y = windows.look_back(raw_tanks(), 12, targets=0)
     with pytest.raises(ValueError, match=match):
         normalized(*args(np.array(x), np.array(y)))
+
+
+def test_a_normalized_model_is_still_its_pattern(tmp_path):
+    from keras_lstm_patterns import explain
+    from keras_lstm_patterns.diagram import diagram
+    from keras_lstm_patterns.explaining import pattern_of
+
+    x, y = windows.look_back(raw_tanks(), 12, targets=0)
+    model = normalized(many_to_one(12, 2, 8, outputs=1), x, y)
+    assert pattern_of(model) == "many_to_one"
+    text = explain(model)
+    assert text.startswith("many-to-one: 12 steps in")
+    assert "normalize_inputs     Normalization" in text
+    assert diagram(model, tmp_path / "m.png").path.exists()
