@@ -11,7 +11,8 @@ This module threads the states explicitly instead:
 
 * ``call_with_states`` runs the model as a pure function of (weights, states, inputs)
   inside a ``keras.StatelessScope`` and returns the new states with the outputs: jitted
-  on JAX, eager (no gradient) on PyTorch.
+  on JAX, eager (no gradient) on PyTorch. ``predict_on_batch`` is the one chunk of
+  ``predict_chunks``: Keras's own ``predict_on_batch`` on TensorFlow, this call elsewhere.
 * ``rollout`` feeds outputs back (beside known-future covariates), one program per
   backend: a ``tf.function`` with a ``tf.range`` loop on TensorFlow, a ``jax.jit``-compiled
   ``fori_loop`` of the pure call on JAX, and on PyTorch a loop over the recurrent cells'
@@ -41,10 +42,13 @@ from typing import Any
 import keras
 import numpy as np
 
+from ._model import stateful_layers
+
 __all__ = [
     "call_with_states",
     "carried",
     "fit_dataset",
+    "predict_on_batch",
     "rollout",
     "state_variables",
     "step",
@@ -151,6 +155,14 @@ def _run(model: keras.Model, layers: list, name: str, *args: Any) -> np.ndarray:
 def call_with_states(model: keras.Model, layers: list, x: np.ndarray) -> np.ndarray:
     """``model(x)`` starting from, and then updating, the stateful ``layers``' states."""
     return _run(model, layers, "call", x)
+
+
+def predict_on_batch(model: keras.Model, layers: list, x: np.ndarray) -> np.ndarray:
+    """``model.predict_on_batch(x)`` from the current states, leaving the new ones: Keras's
+    own on TensorFlow (which carries them), :func:`call_with_states` elsewhere."""
+    if keras.backend.backend() == "tensorflow":
+        return np.asarray(model.predict_on_batch(x))
+    return call_with_states(model, layers, x)
 
 
 def _next_input(output: Any, cov: Any, i: Any) -> Any:
@@ -376,15 +388,7 @@ def _rnn_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The stateful RNN layers of ``model``, nested models opened, cached."""
     cached = _LAYERS.get(model)
     if cached is None:
-
-        def walk(m: keras.Model) -> Iterator[keras.layers.Layer]:
-            for layer in m.layers:
-                if isinstance(layer, keras.Model):
-                    yield from walk(layer)
-                elif isinstance(layer, keras.layers.RNN) and layer.stateful:
-                    yield layer
-
-        cached = _LAYERS[model] = list(walk(model))
+        cached = _LAYERS[model] = stateful_layers(model)
     return cached
 
 

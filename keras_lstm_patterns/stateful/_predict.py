@@ -70,9 +70,6 @@ def predict_chunks(model: keras.Model, sequences: Any, chunk: int) -> np.ndarray
     for start in range(0, arr.shape[0], batch):
         reset_states(model)
         parts = stateful_chunks(arr[start : start + batch], chunk)
-        if keras.backend.backend() == "tensorflow":
-            outs = [np.asarray(model.predict_on_batch(p)) for p in parts]
-        else:
-            outs = [_carry.call_with_states(model, layers, p) for p in parts]
+        outs = [_carry.predict_on_batch(model, layers, p) for p in parts]
         groups.append(np.concatenate(outs, axis=1) if outs[0].ndim == 3 else outs[-1])
     return np.concatenate(groups, axis=0)
