@@ -133,7 +133,9 @@ def check_time_index(name: str, series: Any) -> None:
     )
 
 
-def check_numeric(name: str, arr: np.ndarray, original: Any = None) -> None:
+def check_numeric(
+    name: str, arr: np.ndarray, original: Any = None, *, error: type[Exception] = ValueError
+) -> None:
     """Real numbers only: no objects, strings, datetimes, bools, complex or masked arrays."""
     if isinstance(original if original is not None else arr, np.ma.MaskedArray):
         fail(
@@ -141,21 +143,42 @@ def check_numeric(name: str, arr: np.ndarray, original: Any = None) -> None:
             "a plain array, not a masked array (its mask would be lost: fill the masked "
             "values, or pad and use `mask_value=`)",
             shown=f"{name} of type MaskedArray",
+            error=error,
         )
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        fail(name, "real numbers (integer or float)", shown=f"{name} with dtype {arr.dtype}")
+        fail(
+            name,
+            "real numbers (integer or float)",
+            shown=f"{name} with dtype {arr.dtype}",
+            error=error,
+        )
 
 
-def as_array(name: str, series: Any) -> np.ndarray:
-    """``np.asarray(series)`` with a named error for what cannot become a numeric array."""
-    if series is None or isinstance(series, str | bytes):
-        fail(name, "a numeric array", shown=f"{name} of type {type(series).__name__}")
+def as_array(name: str, series: Any, *, error: type[Exception] = ValueError) -> np.ndarray:
+    """``np.asarray(series)``, refused by name unless it holds real numbers.
+
+    ``error`` is the exception for a value of the wrong kind (``None``, text, a dict,
+    strings, objects, complex numbers, a masked array): ``ValueError`` for the windows,
+    ``TypeError`` where the package's other functions take arrays.
+    """
+    if series is None or isinstance(series, str | bytes | dict):
+        fail(
+            name,
+            "an array of real numbers",
+            shown=f"{name} of type {type(series).__name__}",
+            error=error,
+        )
     check_time_index(name, series)
     try:
         arr = np.asarray(series)
     except (TypeError, ValueError):
-        fail(name, "a numeric array", shown=f"{name} of type {type(series).__name__}")
-    check_numeric(name, arr, series)
+        fail(
+            name,
+            "an array of real numbers",
+            shown=f"{name} of type {type(series).__name__}",
+            error=error,
+        )
+    check_numeric(name, arr, series, error=error)
     return arr
 
 

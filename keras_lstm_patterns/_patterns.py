@@ -298,19 +298,7 @@ def many_to_one(
     >>> many_to_one(5, 2, 8, outputs=1).output_shape
     (None, 1)
     """
-    return _many(
-        "many_to_one",
-        steps,
-        features,
-        units,
-        outputs=outputs,
-        cell=cell,
-        stateful=stateful,
-        batch_size=batch_size,
-        mask_value=mask_value,
-        dropout=dropout,
-        output_activation=output_activation,
-    )
+    return _many("many_to_one", **locals())  # every argument, by name
 
 
 _declare(
@@ -371,19 +359,7 @@ def many_to_many(
     >>> many_to_many(None, 3, [16, 8], outputs=3).output_shape
     (None, None, 3)
     """
-    return _many(
-        "many_to_many",
-        steps,
-        features,
-        units,
-        outputs=outputs,
-        cell=cell,
-        stateful=stateful,
-        batch_size=batch_size,
-        mask_value=mask_value,
-        dropout=dropout,
-        output_activation=output_activation,
-    )
+    return _many("many_to_many", **locals())  # every argument, by name
 
 
 _declare(

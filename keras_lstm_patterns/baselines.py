@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_finite, check_int, fail
+from ._checks import as_array, check_finite, check_int, fail
 from .windows import look_back
 
 __all__ = [
@@ -38,32 +38,7 @@ def _values(
 ) -> np.ndarray:
     """``values`` as a float64 array of finite real numbers with one of ``ndims`` axes
     (and all above 0 when ``positive``: the log-based baselines), refused by name."""
-    if values is None or isinstance(values, str | bytes | dict):
-        fail(
-            name,
-            "an array of real numbers",
-            values,
-            shown=f"{name} of type {type(values).__name__}",
-            error=TypeError,
-        )
-    try:
-        raw = np.asarray(values)
-    except (TypeError, ValueError):
-        fail(
-            name,
-            "an array of real numbers",
-            values,
-            shown=f"{name} of type {type(values).__name__}",
-            error=TypeError,
-        )
-    if not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
-        fail(
-            name,
-            "real numbers (integer or float)",
-            values,
-            shown=f"{name} with dtype {raw.dtype}",
-            error=TypeError,
-        )
+    raw = as_array(name, values, error=TypeError)
     arr = raw.astype("float64")
     if arr.ndim not in ndims:
         axes = " or ".join(("1-D `(time,)`", "2-D `(time, features)`")[n - 1] for n in ndims)

@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from .._checks import check_finite, fail
+from .._checks import as_array, check_finite, fail
 from .._model import stateful_layers
 
 
@@ -28,32 +28,7 @@ def _require_model(model: Any) -> keras.Model:
 def _real_array(name: str, value: Any, *, dtype: str | None = None) -> np.ndarray:
     """``value`` as an array of finite real numbers, refused by name otherwise (no object,
     string, bool or complex values; NaN and inf are named by position)."""
-    if value is None or isinstance(value, str | bytes | dict):
-        fail(
-            name,
-            "an array of real numbers",
-            value,
-            shown=f"{name} of type {type(value).__name__}",
-            error=TypeError,
-        )
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError):
-        fail(
-            name,
-            "an array of real numbers",
-            value,
-            shown=f"{name} of type {type(value).__name__}",
-            error=TypeError,
-        )
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        fail(
-            name,
-            "real numbers (integer or float)",
-            value,
-            shown=f"{name} with dtype {arr.dtype}",
-            error=TypeError,
-        )
+    arr = as_array(name, value, error=TypeError)
     check_finite(name, arr)
     if dtype is None:
         return arr
