@@ -41,7 +41,7 @@ test: $(VENV)/.installed-test
 $(BVENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BVENV)
 	$(BPY) -m pip install -q --upgrade pip
-	$(BPY) -m pip install -q -e ".[test,backends]"
+	$(BPY) -m pip install -q -e ".[test,classical,backends]"
 	touch $@
 
 # The whole suite on each backend, one after the other.
