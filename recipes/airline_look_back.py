@@ -328,13 +328,19 @@ def main(run: Run) -> dict:
     linear "highway" (a Dense layer on the window's values) plus, optionally, an LSTM.
     """
     w = double_difference(np.log(y[:TRAIN]))
-    print(f"w from the training months: {w.shape} values (months 13-{TRAIN - 1})")
+    print(
+        f"w (what the seasonal random walk on logs misses) from the training months: "
+        f"{w.shape} values, months 13-{TRAIN - 1}"
+    )
     cfg = dict(FIXED, epochs=5, members=2) if run.quick else dict(FIXED)
     for look in sorted({c["look_back"] for c in CANDIDATES}):
         x, target = windows.look_back(w, look)
         print(f"look-back {look}: x {x.shape}, target {target.shape} at origin {TRAIN}")
     print(explain(highway_lstm(13, 4)))
-    print(f"bag of {cfg['members']}: {bag(13, 4, cfg['members']).output_shape} -> mean\n")
+    print(
+        f"a bag of {cfg['members']} such models side by side: "
+        f"{bag(13, 4, cfg['members']).output_shape} (batch, members), averaged\n"
+    )
 
     """
     ## Choosing the settings inside the training months
@@ -348,7 +354,10 @@ def main(run: Run) -> dict:
     series = y[:TRAIN]  # the test months are not even passed in
     if demo:
         chosen = dict(CHOSEN)
-        print(f"--demo: settings as the full run's inner backtest chose them: {chosen}")
+        print(
+            f"--demo: the settings the full run chose on the training months: {label(chosen)}"
+            " (units 0: no LSTM; the linear highway alone won the inner backtest)"
+        )
     else:
         inner = {}
         seeds = Run(NAME, quick=run.quick, seeds=run.seeds[:INNER_SEEDS], verbose=run.verbose)
