@@ -68,6 +68,18 @@ def mean_std(values: Sequence[float]) -> dict[str, Any]:
     return {"mean": float(v.mean()), "std": float(v.std()), "runs": [float(x) for x in v]}
 
 
+def simplest_tied(stats: dict[Any, dict[str, Any]], order: Sequence[Any]) -> Any:
+    """The choice rule every recipe fixes before it runs: the candidate with the lowest
+    mean score; any candidate within one seed-std of that best counts as tied with it,
+    and the first tied one in ``order`` (simplest first) wins.
+
+    ``stats`` maps each candidate to a :func:`mean_std` of its validation scores.
+    """
+    best = min(stats, key=lambda k: stats[k]["mean"])
+    bar = stats[best]["mean"] + stats[best]["std"]
+    return next(k for k in order if stats[k]["mean"] <= bar)
+
+
 def fmt(stat: dict[str, Any] | float | None, digits: int = 2) -> str:
     if stat is None:
         return "-"

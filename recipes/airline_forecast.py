@@ -38,7 +38,7 @@ import time
 import keras
 import numpy as np
 import pandas as pd
-from _common import Run, figure, fmt, mean_std
+from _common import Run, figure, fmt, mean_std, simplest_tied
 
 from keras_lstm_patterns import backtesting as bt
 from keras_lstm_patterns import datasets, explain, stateful, stateful_generator
@@ -166,9 +166,9 @@ def over_seeds(per_seed: list, key: str) -> dict:
 def choose(inner: dict) -> dict:
     """The rule fixed in advance: lowest mean MASE over the inner horizons; a simpler
     candidate within one seed-std of the best wins (CANDIDATES is simplest first)."""
-    best = min(inner, key=lambda k: inner[k]["mase"]["mean"])
-    bar = inner[best]["mase"]["mean"] + inner[best]["mase"]["std"]
-    return next(c for c in CANDIDATES if inner[label(c)]["mase"]["mean"] <= bar)
+    names = [label(c) for c in CANDIDATES]
+    chosen = simplest_tied({k: inner[k]["mase"] for k in names}, order=names)
+    return CANDIDATES[names.index(chosen)]
 
 
 def references(classical: bool) -> dict:

@@ -39,7 +39,7 @@ import time
 
 import keras
 import numpy as np
-from _common import ROOT, Run, figure, fmt, mean_std
+from _common import ROOT, Run, figure, fmt, mean_std, simplest_tied
 
 from keras_lstm_patterns import backtesting as bt
 from keras_lstm_patterns import baselines, datasets, explain, many_to_one, stateful, windows
@@ -240,9 +240,9 @@ def per_seed_scores(frames: list, series: np.ndarray) -> dict:
 def choose(inner: dict) -> dict:
     """The rule fixed in advance: lowest mean MASE; a simpler candidate within one
     seed-std of the best wins (CANDIDATES is ordered simplest first)."""
-    best = min(inner, key=lambda k: inner[k]["mase"]["mean"])
-    bar = inner[best]["mase"]["mean"] + inner[best]["mase"]["std"]
-    return next(c for c in CANDIDATES if inner[label(c)]["mase"]["mean"] <= bar)
+    names = [label(c) for c in CANDIDATES]
+    chosen = simplest_tied({k: inner[k]["mase"] for k in names}, order=names)
+    return CANDIDATES[names.index(chosen)]
 
 
 def plot(y: np.ndarray, forecasts: dict, origins: list, tutorial: np.ndarray | None):

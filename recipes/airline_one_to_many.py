@@ -29,7 +29,7 @@ from dataclasses import replace
 import keras
 import numpy as np
 import pandas as pd
-from _common import Run, figure, fmt, mean_std
+from _common import Run, figure, fmt, mean_std, simplest_tied
 
 from keras_lstm_patterns import datasets, explain, one_to_many, windows
 from keras_lstm_patterns.backtesting import (
@@ -107,9 +107,7 @@ def lstm_forecaster(units: int, cfg: dict, *, first: int, seed: int) -> Callable
 def choose(curve: dict[int, dict]) -> int:
     """The rule fixed in advance: lowest mean inner MASE; any width within one seed-std
     of the best counts as tied, and the smallest tied one wins."""
-    best = min(curve, key=lambda k: curve[k]["mean"])
-    bar = curve[best]["mean"] + curve[best]["std"]
-    return min(k for k in curve if curve[k]["mean"] <= bar)
+    return simplest_tied(curve, order=sorted(curve))
 
 
 def plot(y: np.ndarray, paths: dict, by_step: dict):

@@ -31,7 +31,7 @@ from dataclasses import replace
 import keras
 import numpy as np
 import pandas as pd
-from _common import Run, figure, fmt, mean_std
+from _common import Run, figure, fmt, mean_std, simplest_tied
 
 from keras_lstm_patterns import datasets, explain, many_to_one, windows
 from keras_lstm_patterns.backtesting import (
@@ -96,9 +96,7 @@ def lstm_forecaster(look: int, cfg: dict, *, first: int, every: int, seed: int) 
 def choose(curve: dict[int, dict]) -> int:
     """The rule fixed in advance: lowest mean validation MASE; any look-back within one
     seed-std of the best counts as tied, and the shortest tied one wins."""
-    best = min(curve, key=lambda k: curve[k]["mean"])
-    bar = curve[best]["mean"] + curve[best]["std"]
-    return min(k for k in curve if curve[k]["mean"] <= bar)
+    return simplest_tied(curve, order=sorted(curve))
 
 
 def plot(curve: dict, valid_refs: dict, years: np.ndarray, series: np.ndarray, test: dict):
