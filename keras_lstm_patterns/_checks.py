@@ -13,6 +13,8 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from ._errors import ArgumentError, ArgumentTypeError
+
 
 def fail(
     name: str,
@@ -22,9 +24,11 @@ def fail(
     shown: str | None = None,
     error: type[Exception] = ValueError,
 ) -> NoReturn:
-    """Raise the package's one error shape (a ``ValueError`` unless ``error`` says)."""
+    """Raise the package's one error shape: ``ArgumentError`` (a ``ValueError``), or
+    ``ArgumentTypeError`` (also a ``TypeError``) when ``error`` is ``TypeError``."""
     received = shown if shown is not None else f"{name}={value!r}"
-    raise error(f"`{name}` must be {rule}. Received: {received}")
+    kind = ArgumentTypeError if issubclass(error, TypeError) else ArgumentError
+    raise kind(name, rule, received, value)
 
 
 def is_int(value: Any) -> bool:

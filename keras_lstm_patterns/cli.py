@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._errors import ArgumentError
+
 # set before any command imports TensorFlow: its C++ INFO and WARNING lines off
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -513,8 +515,9 @@ def _one_line(err: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``klp`` command; a usage error prints one line, never a traceback.
 
-    Usage errors are ours (``UsageError``), the package's named ``ValueError`` and
-    ``TypeError`` refusals, and files that cannot be read or written (``OSError``).
+    Usage errors are ours (``UsageError``), the package's refusals (``ArgumentError``,
+    which carries the argument's name, rule and value), and files that cannot be read or
+    written (``OSError``). Any other exception is a bug and keeps its traceback.
 
     Args:
         argv: the command line after ``klp``; ``None`` reads ``sys.argv``.
@@ -535,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command not in NO_KERAS:
             _quiet_keras()
         return int(args.func(args) or 0)
-    except (UsageError, ValueError, TypeError, OSError) as err:
+    except (UsageError, ArgumentError, OSError) as err:
         print(f"klp {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
 

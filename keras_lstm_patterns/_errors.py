@@ -1,0 +1,36 @@
+"""The package's typed refusals, importable without numpy or Keras (``klp`` reads them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ArgumentError", "ArgumentTypeError"]
+
+
+class ArgumentError(ValueError):
+    """A refused argument: ``name``, the ``rule`` it breaks and what was ``received``.
+
+    Every refusal of the package is one of these (or ``ArgumentTypeError``), so code
+    that handles them (the ``klp`` command line among it) reads the attributes and never
+    the message text. It subclasses ``ValueError``, so ``except ValueError`` still works.
+
+    Attributes:
+        name: the argument, as the caller spelled it (``"look_back"``, ``"frame"``).
+        rule: what it must be (``"between 1 and 143 for a series of length 144"``).
+        received: how the received value is shown (``"look_back=200"``).
+        value: the received value itself (``None`` when only a description was shown).
+    """
+
+    def __init__(self, name: str, rule: str, received: str, value: Any = None):
+        super().__init__(f"`{name}` must be {rule}. Received: {received}")
+        self.name = name
+        self.rule = rule
+        self.received = received
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable, e.g. across worker processes
+        return type(self), (self.name, self.rule, self.received, self.value)
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument of the wrong type; a ``TypeError`` as well as an ``ArgumentError``."""
