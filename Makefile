@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 3
 export KERAS_BACKEND ?= tensorflow
+# pytest-xdist workers for `make test`: one per core (override: make test JOBS=1)
+JOBS ?= auto
 
 # The JAX and PyTorch runs get a venv of their own: TensorFlow imports JAX when it is
 # installed, which would change what `make test` and `make bench` measure.
@@ -36,7 +38,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS)
 
 $(BVENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BVENV)
@@ -48,7 +50,7 @@ $(BVENV)/.installed: pyproject.toml
 test-backends: $(BVENV)/.installed
 	for backend in tensorflow jax torch; do \
 		echo "== KERAS_BACKEND=$$backend"; \
-		KERAS_BACKEND=$$backend $(BPY) -m pytest || exit 1; \
+		KERAS_BACKEND=$$backend $(BPY) -m pytest -n $(JOBS) || exit 1; \
 	done
 
 format: $(VENV)/.installed-test
