@@ -692,3 +692,53 @@ def test_more_named_errors():
         windows.WindowDataset(np.array([]), 1, batch_size=2)
     with pytest.raises(ValueError, match=r"`series` must be at least one entity"):
         windows.WindowDataset(np.zeros((0, 10, 2)), 1, batch_size=2)
+
+
+# --- modules by concept: windows imports no Keras ----------------------------------------
+
+
+def test_windows_imports_no_keras():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "import keras_lstm_patterns.windows as w\n"
+        "w.look_back(np.arange(10.0), 3)\n"
+        "w.look_back(np.zeros((2, 6, 1)), 2)\n"
+        "f = pd.DataFrame({'id': ['a', 'a', 'b', 'b'], 't': [0, 1, 0, 1], 'x': [1.0, 2, 3, 4]})\n"
+        "w.tanks(f, id='id', time='t', features='x', return_index=True)\n"
+        "w.split(np.arange(10.0))\n"
+        "assert 'keras' not in sys.modules, 'windows loaded keras'\n"
+        "from keras_lstm_patterns.windows import WindowDataset\n"
+        "assert 'keras' in sys.modules\n"
+        "from keras_lstm_patterns.streaming import WindowDataset as W2\n"
+        "assert W2 is WindowDataset\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+
+
+def test_the_moved_names_are_the_same_objects():
+    from keras_lstm_patterns import series, streaming
+
+    assert windows.tanks is series.tanks and windows.TankIndex is series.TankIndex
+    assert windows.split is series.split and windows.window_count is series.window_count
+    assert windows.WindowDataset is streaming.WindowDataset
+    assert "WindowDataset" in dir(windows)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        windows.nope  # noqa: B018
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 40),
+    look=st.integers(1, 10),
+    horizon=st.integers(1, 5),
+    stride=st.integers(1, 6),
+)
+def test_window_count_matches_a_loop(n, look, horizon, stride):
+    starts = [s for s in range(0, n, stride) if s + look + horizon <= n]
+    assert windows.window_count(n, look, horizon=horizon, stride=stride) == len(starts)
