@@ -69,3 +69,32 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(BVENV) results
+
+# ---- The documentation site (mkdocs.yml; docs/about.md says how it is built and checked) ----
+# Its tools go into .venv by this line until pyproject.toml has a `docs` extra.
+DOCS_TOOLS := "mkdocs>=1.6,<2" "mkdocs-material>=9.5,<10" "mkdocstrings[python]>=0.27,<2" \
+	"jupytext>=1.16,<2" "nbclient>=0.10,<1" "ipykernel>=6.29,<8" "selenium>=4.20,<5"
+
+.PHONY: docs-site docs-capture test-docs
+
+$(VENV)/.installed-docs: | $(VENV)/.installed
+	$(PY) -m pip install -q $(DOCS_TOOLS)
+	touch $@
+
+# build/site/index.html in strict mode (any warning fails); the pages are written from
+# README.md, the recipes, RESULTS.md, the benchmarks and the docstrings at each build.
+docs-site: $(VENV)/.installed-docs
+	$(PY) docs/build_pages.py
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict -q -f build/mkdocs.yml
+	@echo "site: build/site/index.html"
+
+# Every recipe once more with --quick, as a notebook; its outputs go to docs/runs/ (minutes).
+docs-capture: $(VENV)/.installed-docs $(VENV)/.installed-test
+	$(PY) docs/capture_runs.py
+
+# Every page of the built site in headless Chromium (apt-get install chromium chromium-driver),
+# and one recipe executed as a notebook.
+test-docs: docs-site $(VENV)/.installed-test
+	KLP_DOCS_SITE=required $(PY) -m pytest -p no:randomly tests/test_docs_site.py \
+		tests/test_recipes.py::test_a_converted_notebook_runs_in_quick_mode \
+		tests/test_recipes.py::test_recipe_converts_to_a_notebook_with_its_sections_as_cells
