@@ -45,7 +45,7 @@ REFERENCE = {
     "CHANGELOG.md": ("project/changelog.md", "Changelog"),
     "docs/about.md": ("project/about.md", "About this site"),
 }
-SKIPPED_SECTIONS = {"Contents"}  # the site's navigation replaces it
+SKIPPED_SECTIONS = {"Contents", "The documentation site"}  # the navigation; the site itself
 HOME_SECTIONS = {"Quick start"}  # shown on the home page
 
 
