@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -35,8 +36,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 __all__ = ["UsageError", "main", "parser"]
 
-MODEL_SUFFIXES = (".keras", ".h5")
-NO_KERAS = ("patterns", "recipes", "recipe")  # commands that never import Keras here
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")  # as Keras reads them: lower case
+NO_KERAS = ("patterns", "recipes", "recipe", "windows")  # commands that import no Keras here
 
 
 def _quiet_keras() -> None:
@@ -159,6 +160,8 @@ def _sizes(args: argparse.Namespace, takes: Sequence[str], what: str) -> dict:
 
 
 def _is_model_path(text: str) -> bool:
+    """A name meant as a saved model: a model suffix in any case (Keras reads lower case
+    only; ``_load_model`` says so)."""
     return text.lower().endswith(MODEL_SUFFIXES)
 
 
@@ -170,18 +173,77 @@ def _target(args: argparse.Namespace) -> tuple[Any, dict]:
     if name in PATTERNS:
         return name, _sizes(args, PATTERNS[name].sizes, f"pattern {name!r}")
     if not _is_model_path(name):
+        kind = _file_kind(Path(name))
+        what = "" if kind is None or kind.startswith("no such") else f" ({name} is {kind})"
         raise UsageError(
-            f"unknown pattern {name!r}; valid patterns: {', '.join(PATTERNS)}; "
+            f"unknown pattern {name!r}{what}; valid patterns: {', '.join(PATTERNS)}; "
             "or a saved model, PATH.keras"
         )
     sizes = _sizes(args, ("steps",), "a saved model")
-    return _load_model(Path(name)), sizes
+    model = _load_model(Path(name))
+    if "steps" in sizes:
+        fixed = _fixed_steps(model)
+        if fixed is not None and fixed != sizes["steps"]:
+            raise UsageError(
+                f"--steps {sizes['steps']}: {Path(name).name} has a fixed steps axis of "
+                f"{fixed}; --steps sets only a free one (an input shape (None, features))"
+            )
+    return model, sizes
+
+
+def _fixed_steps(model: Any) -> int | None:
+    """The steps axis of a model's first 3-D input, ``None`` when it is free (or 2-D)."""
+    shape = tuple(model.inputs[0].shape) if getattr(model, "inputs", None) else ()
+    return shape[1] if len(shape) == 3 else None
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _model_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a saved Keras model, read from its name and first bytes
+    (``None`` when it looks like one): Keras's own errors for these say "File not
+    found" or "format not supported"."""
+    import zipfile
+
+    suffix = next(s for s in MODEL_SUFFIXES if path.name.lower().endswith(s))
+    if not path.name.endswith(suffix):
+        fixed = path.name[: -len(suffix)] + suffix
+        return (
+            f"Keras reads saved models only from names ending in "
+            f"{', '.join(MODEL_SUFFIXES)} in lower case; rename {path.name} to {fixed}"
+        )
+    size = path.stat().st_size
+    if suffix == ".keras":
+        if not zipfile.is_zipfile(path):
+            return (
+                f"{path.name} is not a Keras model file: a .keras file is a zip archive, this "
+                f"one ({size} bytes) is not (cut short while copying, or another format)"
+            )
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError) as err:
+            return f"{path.name} is a damaged zip archive ({err})"
+        if "config.json" not in names:
+            return f"{path.name} is a zip archive but not a Keras model (no config.json in it)"
+        return None
+    with open(path, "rb") as f:
+        head = f.read(2048 + 8)
+    if not any(head[at : at + 8] == HDF5_SIGNATURE for at in (0, 512, 1024, 2048)):
+        return (
+            f"{path.name} is not a Keras model file: a {suffix} model is an HDF5 file, this "
+            f"one ({size} bytes) does not start like one"
+        )
+    return None
 
 
 def _load_model(path: Path) -> Any:
     """A saved Keras model, read without compiling; the package's layers are known."""
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+    _check_file(path)
+    problem = _model_file_problem(path)
+    if problem:
+        raise UsageError(problem)
     _quiet_keras()
     import keras
 
@@ -243,13 +305,71 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_csv(path: Path) -> Any:
+def _file_kind(path: Path) -> str | None:
+    """What ``path`` is when it is not a file a command can read (``None`` when it is)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except NotADirectoryError:
+        return "no such file (a part of the path is a file, not a folder)"
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file"
+    return "not a regular file"
+
+
+def _check_file(path: Path) -> None:
+    kind = _file_kind(path)
+    if kind == "no such file" or (kind and kind.startswith("no such file")):
+        raise UsageError(f"{kind}: {path}")
+    if kind is not None:
+        raise UsageError(f"{path} is {kind}")
+
+
+def _separator(text: str) -> str:
+    """``--sep``: one character; ``\\t`` or ``tab`` (as a shell passes them) for a tab."""
+    value = "\t" if text in ("\\t", "tab") else text
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(f"expected one character such as ';' or tab; got {text!r}")
+    return value
+
+
+def _decimal(text: str) -> str:
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(f"expected one character such as ',' or '.'; got {text!r}")
+    return text
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _na_values(args: argparse.Namespace) -> tuple[list[str], list[float]]:
+    """``--na-values`` as the text markers ``read_csv`` reads as missing, and the numbers
+    (sentinels such as -999) that ``tanks`` marks missing."""
+    names = _names(args.na_values)
+    return [n for n in names if _number(n) is None], [
+        v for v in map(_number, names) if v is not None
+    ]
+
+
+def _read_csv(path: Path, *, sep: str = ",", decimal: str = ".", na_values: Any = ()) -> Any:
     import pandas as pd
 
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+    _check_file(path)
+    if sep == decimal:
+        raise UsageError(
+            f"--sep and --decimal are both {sep!r}; a column separator cannot also mark decimals"
+        )
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, sep=sep, decimal=decimal, na_values=list(na_values) or None)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UsageError(f"{path.name} could not be read as a CSV text file ({reason})") from None
@@ -259,103 +379,305 @@ def _names(text: str | None) -> list[str]:
     return [] if text is None else [p.strip() for p in text.split(",") if p.strip()]
 
 
+def _sep_hint(frame: Any, args: argparse.Namespace) -> str:
+    """When the header was not split into columns: the ``--sep`` it holds."""
+    header = " ".join(map(str, frame.columns))
+    for sep, shown in ((";", '";"'), ("\t", "'\\t'"), ("|", '"|"')):
+        if sep != args.sep and sep in header:
+            return f"; the header holds {shown}: give --sep {shown}"
+    return ""
+
+
+def _decimal_hint(column: Any, args: argparse.Namespace) -> str:
+    """When a text column holds numbers written with a decimal comma: ``--decimal ','``."""
+    sample = column.dropna().astype(str).head(20)
+    if args.decimal != "," and len(sample) and sample.str.fullmatch(r"\s*-?\d+,\d+\s*").all():
+        return f" (values such as {sample.iloc[0]!r}: give --decimal ',')"
+    return ""
+
+
 def _window_columns(frame: Any, args: argparse.Namespace, path: Path) -> tuple[list, list]:
     """The feature columns to window, and the non-numeric columns left out."""
     import pandas as pd
 
     asked = _names(args.features) or _names(args.column)
-    for name in [*asked, *_names(args.target), args.id, args.time]:
+    for option, name in [
+        *(("--features", n) for n in asked),
+        *(("--target", n) for n in _names(args.target)),
+        ("--id", args.id),
+        ("--time", args.time),
+    ]:
         if name is not None and name not in frame.columns:
             raise UsageError(
-                f"no column {name!r} in {path.name}; columns: {', '.join(map(str, frame.columns))}"
+                f"{option}: no column {name!r} in {path.name}; columns: "
+                f"{', '.join(map(str, frame.columns))}{_sep_hint(frame, args)}"
+            )
+    if args.id is not None and args.id == args.time:
+        raise UsageError(f"--id and --time both name {args.id!r}; give two different columns")
+    keys = {"--id": args.id, "--time": args.time}
+    for option, key in keys.items():
+        if key is not None and key in asked:
+            raise UsageError(
+                f"--features names {key!r}, the {option} column; a column is either a key "
+                f"({option}) or a feature, not both"
             )
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    keys = {args.id, args.time}
+    numeric = [c for c in numeric if not pd.api.types.is_bool_dtype(frame[c])]
     if asked:
         text = [c for c in asked if c not in numeric]
         if text:
             raise UsageError(
-                f"column {text[0]!r} of {path.name} is not numeric (dtype "
-                f"{frame[text[0]].dtype}); window numeric columns (--features), and give "
-                "the time column as --time"
+                f"--features: column {text[0]!r} of {path.name} is not numeric (dtype "
+                f"{frame[text[0]].dtype}){_decimal_hint(frame[text[0]], args)}; window numeric "
+                "columns (--features), and give the time column as --time"
             )
         return asked, []
-    features = [c for c in numeric if c not in keys]
+    features = [c for c in numeric if c not in keys.values()]
     if not features:
-        raise UsageError(f"{path.name} has no numeric column; name them with --features")
-    return features, [c for c in frame.columns if c not in numeric and c not in keys]
+        hints = [_decimal_hint(frame[c], args) for c in frame.columns if c not in keys.values()]
+        hint = next((h for h in hints if h), "") or _sep_hint(frame, args)
+        raise UsageError(f"{path.name} has no numeric column{hint}; name them with --features")
+    return features, [c for c in frame.columns if c not in numeric and c not in keys.values()]
 
 
-def _as_tanks(frame: Any, args: argparse.Namespace, features: list) -> tuple[Any, Any]:
-    """The file as ``(entities, steps, features)`` and its TankIndex: one entity per id,
-    or the whole file as one entity (in time order with --time, else in file order)."""
+ISO_STAMP = (  # ISO 8601 date, time of day, UTC offset (only after a time of day)
+    r"^\s*(?P<stamp>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+    r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?)?)\s*$"
+)
+
+
+def _parse_time(frame: Any, args: argparse.Namespace) -> tuple[Any, str]:
+    """The frame with its --time column parsed, and a note on the zone ("" if none).
+
+    With --time-format, that layout. Without, ISO 8601 text is read as such (year first,
+    so day and month are never guessed): stamps with UTC offsets, mixed ones included,
+    become UTC; stamps without offsets stay as written. Any other text is left for
+    ``tanks`` to refuse with the layout to give."""
     import pandas as pd
 
-    from . import windows
-
-    if args.time is not None and args.time_format is not None:
+    column = frame[args.time]
+    if args.time_format is not None:
+        utc = "%z" in args.time_format
         try:
-            parsed = pd.to_datetime(frame[args.time], format=args.time_format)
+            parsed = pd.to_datetime(column, format=args.time_format, utc=utc)
         except (ValueError, TypeError) as err:
             reason = " ".join(str(err).split())
             raise UsageError(
                 f"column {args.time!r} does not match --time-format {args.time_format!r}: {reason}"
             ) from None
-        frame = frame.assign(**{args.time: parsed})
+        return frame.assign(**{args.time: parsed}), "times: UTC, from the offsets" * utc
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return frame, ""
+    text = column.dropna().astype(str)
+    found = text.str.extract(ISO_STAMP)
+    iso, zoned = found["stamp"].notna(), found["zone"].notna()
+    if not iso.any():
+        return frame, ""  # not ISO 8601: tanks refuses it, with the layout to give
+    for bad, what in ((~iso, "ISO 8601 stamps with others"), (zoned != zoned.iloc[0], "")):
+        if bad.any():
+            row = text.index[int(bad.to_numpy().argmax())]
+            what = what or "stamps with and without a UTC offset"
+            raise UsageError(
+                f"--time: column {args.time!r} mixes {what} (row {row}: {text[row]!r}); "
+                "give one layout with --time-format"
+            )
+    zoned_all = bool(zoned.all())
+    try:
+        parsed = pd.to_datetime(column, format="ISO8601", utc=zoned_all)
+    except (ValueError, TypeError) as err:  # e.g. month 13
+        reason = " ".join(str(err).split())
+        raise UsageError(f"--time: column {args.time!r} could not be read: {reason}") from None
+    note = "times: UTC, converted from the offsets in the file" if zoned_all else ""
+    return frame.assign(**{args.time: parsed}), note
+
+
+def _free_name(frame: Any, name: str) -> str:
+    """``name``, or ``name_`` ..., whichever is not a column of ``frame``."""
+    while name in frame.columns:
+        name += "_"
+    return name
+
+
+OPTIONS = {  # argument of the package -> the klp windows option that sets it
+    "look_back": "--look-back",
+    "horizon": "--horizon",
+    "stride": "--stride",
+    "targets": "--target",
+    "features": "--features",
+    "id": "--id",
+    "time": "--time",
+    "freq": "--freq",
+    "agg": "--agg",
+    "fill": "--fill",
+    "limit": "--limit",
+    "na_values": "--na-values",
+}
+
+
+def _with_option(err: ArgumentError) -> UsageError:
+    """The package's refusal, with the command-line option that sets the argument."""
+    option = OPTIONS.get(err.name)
+    return UsageError(f"{err} (option {option})" if option else str(err))
+
+
+def _as_tanks(frame: Any, args: argparse.Namespace, features: list) -> tuple[Any, Any, str]:
+    """The file as ``(entities, steps, features)``, its TankIndex and a note on times:
+    one entity per id, or the whole file as one entity (in time order with --time, else
+    in file order)."""
+    from .series import _time_format, tanks
+
     if args.id is not None and args.time is None:
         raise UsageError("--id needs --time, the column that orders each entity's steps")
-    entity = args.id if args.id is not None else "(one series)"
-    time = args.time if args.time is not None else "row"
-    keys = {entity: frame[args.id] if args.id is not None else "all"}
-    keys[time] = frame[args.time] if args.time is not None else range(len(frame))
-    long = pd.DataFrame(keys, index=frame.index).join(frame[features])
+    for option in ("agg", "fill", "limit"):
+        if getattr(args, option) is not None and args.freq is None:
+            raise UsageError(f"--{option} works on a time grid: give --freq too (e.g. --freq h)")
+    if args.limit is not None and args.fill is None:
+        raise UsageError("--limit caps what --fill fills: give --fill ffill or interpolate")
+    note = ""
+    if args.time is not None:
+        frame, note = _parse_time(frame, args)
+        stamps = frame[args.time]
+        if args.id is None and args.freq is None and stamps.duplicated().any():
+            first = stamps[stamps.duplicated()].iloc[0]
+            raise UsageError(
+                f"--time: {args.time!r} repeats within the file ({first} and "
+                f"{int(stamps.duplicated().sum()) - 1} more): if it holds several entities, "
+                "name the column that tells them apart with --id"
+            )
+    if args.clean_ids:
+        ids = frame[args.id]
+        frame = frame.assign(
+            **{args.id: ids.where(ids.isna(), ids.astype(str).str.strip().str.upper())}
+        )
+    # the command's own key columns get names no column of the file has
+    entity = args.id if args.id is not None else _free_name(frame, "series")
+    time = args.time if args.time is not None else _free_name(frame, "row")
+    extra = {}
+    if args.id is None:
+        extra[entity] = "all"
+    if args.time is None:
+        extra[time] = range(len(frame))
+    long = frame.assign(**extra) if extra else frame
+    options: dict[str, Any] = {}
+    for name in ("freq", "agg", "fill", "limit"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    _, sentinels = _na_values(args)
+    if sentinels:
+        options["na_values"] = sentinels
     try:
-        return windows.tanks(long, id=entity, time=time, features=features, return_index=True)
-    except ValueError as err:
-        text = str(err)
-        if "`time` must be a datetime" in text:
-            fmt = text.split('format="', 1)[1].split('"', 1)[0]
-            raise ValueError(f"{err} On the command line: --time-format '{fmt}'.") from None
-        if args.id is None and "must be one row per" in text:
-            raise UsageError(
-                f"{args.time!r} repeats within the file: it holds several entities; name "
-                "the column that tells them apart with --id"
-            ) from None
-        if "`pad` must be a number" in text:
-            raise UsageError(
-                "the entities have different numbers of steps "
-                f"({text.split('Received: ', 1)[1]}); give each the same span of time "
-                "(e.g. cut the file to the hours every entity has)"
-            ) from None
-        raise
+        data, index = tanks(
+            long, id=entity, time=time, features=features, return_index=True, **options
+        )
+    except ArgumentError as err:
+        raise _tanks_refusal(err, long, args, time, _time_format) from None
+    return data, index, note
 
 
-def _count(steps: int, args: argparse.Namespace) -> int:
-    return max((steps - args.look_back - args.horizon) // args.stride + 1, 0)
+def _tanks_refusal(
+    err: ArgumentError, long: Any, args: argparse.Namespace, time: str, layout: Any
+) -> UsageError:
+    """``tanks``' refusal, with the command-line option that fixes it (read from the
+    error's argument name and the data, never from the message text)."""
+    column = long[time]
+    first = column.dropna().iloc[0] if column.notna().any() else None
+    if err.name == "time" and isinstance(first, str):  # text that is not ISO 8601
+        return UsageError(f"{err} On the command line: --time-format '{layout(first)}'.")
+    if err.name == "pad":
+        return UsageError(
+            f"the entities have different numbers of steps ({err.received}); put them "
+            "on one time grid with --freq (e.g. --freq h), or give each the same span "
+            "of time"
+        )
+    if err.name == "id" and args.id is not None and not args.clean_ids:
+        ids = long[args.id].dropna().astype(str)
+        if ids.str.strip().str.upper().nunique() < ids.nunique():
+            return UsageError(f"{err} On the command line: --clean-ids.")
+    if err.name == "frame" and not args.drop_duplicates and long.duplicated().any():
+        return UsageError(f"{err} On the command line: --drop-duplicates.")
+    return _with_option(err)
+
+
+def _first_missing(data: Any, index: Any, features: list, by_id: bool) -> str:
+    """Where the first missing value of a tank array is, by id, time and feature."""
+    import numpy as np
+
+    entity, step, feature = np.argwhere(np.isnan(data))[0]
+    when = index.times[entity][step] if step < len(index.times[entity]) else f"step {step}"
+    who = f"{index.id}={_plain(index.ids[entity])!r} has" if by_id else "the file has"
+    count = int(np.isnan(data).sum())
+    return (
+        f"{who} no {features[feature]!r} at {index.time}={when} ({count} missing "
+        f"value{'s' * (count != 1)} in all)"
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
 
 
 def _cmd_windows(args: argparse.Namespace) -> int:
     import numpy as np
+    import pandas as pd
 
-    from . import windows
+    from .series import window_count
 
     path = Path(args.file)
-    frame = _read_csv(path)
+    frame = _read_csv(path, sep=args.sep, decimal=args.decimal, na_values=_na_values(args)[0])
     features, ignored = _window_columns(frame, args, path)
     targets = _names(args.target) or features
     if any(t not in features for t in targets):
         raise UsageError(f"--target {args.target} must name columns among the features")
-    data, index = _as_tanks(frame, args, features)
-    x, y = windows.look_back(
-        data,
-        args.look_back,
-        horizon=args.horizon,
-        stride=args.stride,
-        targets=[features.index(t) for t in targets],
-    )
+    rows = len(frame)
+    if args.drop_duplicates:
+        frame = frame.drop_duplicates()
+    dropped = rows - len(frame)
+    data, index, note = _as_tanks(frame, args, features)
+    target_columns = [features.index(t) for t in targets]
+    nan = np.isnan(data)
+    if nan.any() and args.missing != "drop":
+        raise UsageError(
+            f"--missing: {_first_missing(data, index, features, args.id is not None)}; "
+            "give --missing drop to keep only the windows whose steps are "
+            "all present, or fill short gaps with --freq, --fill and --limit"
+        )
+    observed = index if getattr(index, "observed", None) is not None else None
+    drop = {"missing": "drop", "observed": observed} if args.missing == "drop" else {}
+    # the module itself: the package's lazy names (`from . import windows`) load Keras
+    from .windows import look_back
+
+    try:
+        x, y = look_back(
+            data,
+            args.look_back,
+            horizon=args.horizon,
+            stride=args.stride,
+            targets=target_columns,
+            **drop,
+        )
+    except ArgumentError as err:
+        raise _with_option(err) from None
+    size = {"horizon": args.horizon, "stride": args.stride}
     entities, steps = data.shape[0], data.shape[1]
-    per_entity = len(x) // entities
-    print(f"file: {path.name}, {len(frame)} rows")
+
+    def kept(offset: int = 0, end: int | None = None) -> Any:
+        """The (id, time) of each kept window's first target step."""
+        named = index.window_rows(
+            args.look_back,
+            offset=offset,
+            end=end,
+            targets=target_columns,
+            missing="drop" if drop else "keep",
+            observed=observed is not None and bool(drop),
+            **size,
+        )
+        return named.iloc[:: args.horizon].reset_index(drop=True)
+
+    where = kept()
+    print(
+        f"file: {path.name}, {rows} rows"
+        + (f" ({dropped} exact duplicates dropped)" * bool(dropped))
+    )
     if ignored:
         print(f"ignored non-numeric columns: {', '.join(map(str, ignored))}")
         if args.id is None and args.time is None:
@@ -364,32 +686,56 @@ def _cmd_windows(args: argparse.Namespace) -> int:
                 "order; if those columns name entities or times, pass --id and --time",
                 file=sys.stderr,
             )
+    if note:
+        print(note)
+    if args.time is not None and getattr(index, "summary", None) is not None:
+        with pd.option_context("display.width", 200, "display.max_columns", 30):
+            print(index.report().to_string())
     by = f" (one per {args.id!r})" if args.id else ""
-    print(f"entities: {entities}{by}, {steps} steps each; features: {', '.join(features)}")
-    print(f"windows: {per_entity} per entity, {len(x)} in all, never across two entities")
+    grid = f" on one time grid (--freq {args.freq})" if args.freq else ""
+    print(f"entities: {entities}{by}, {steps} steps each{grid}; features: {', '.join(features)}")
+    if drop:
+        full = entities * window_count(steps, args.look_back, **size)
+        counts = where[index.id].value_counts(sort=False)
+        print(
+            f"windows: {len(x)} in all, never across two entities; {full - len(x)} of "
+            f"{full} dropped (a missing input or target step"
+            + (", or a filled target" if observed is not None else "")
+            + "); per entity: "
+            + ", ".join(f"{_plain(i)} {counts.get(i, 0)}" for i in index.ids)
+        )
+    else:
+        per_entity = window_count(steps, args.look_back, **size)
+        print(f"windows: {per_entity} per entity, {len(x)} in all, never across two entities")
     print(f"x: {x.shape}  (samples, steps=look_back, features)")
     shape = "(samples, targets)" if args.horizon == 1 else "(samples, horizon, targets)"
     print(f"y: {y.shape}  {shape}, targets: {', '.join(targets)}")
     cut = int(steps * args.train)
-    if args.look_back <= cut < steps:
-        train, test = _count(cut, args), _count(steps - cut + args.look_back, args)
+    if args.look_back + args.horizon <= cut and steps - cut >= args.horizon:
+        if drop:
+            train, test = len(kept(end=cut)), len(kept(offset=cut - args.look_back))
+        else:
+            train = entities * window_count(cut, args.look_back, **size)
+            test = entities * window_count(steps - cut + args.look_back, args.look_back, **size)
         print(
-            f"split --train {args.train}: steps 0-{cut - 1} train ({train * entities} windows), "
-            f"steps {cut}-{steps - 1} test ({test * entities} windows; their look-back starts "
+            f"split --train {args.train}: steps 0-{cut - 1} train ({train} windows), "
+            f"steps {cut}-{steps - 1} test ({test} windows; their look-back starts "
             f"{args.look_back} steps into the train part, no test target is a train step)"
         )
+    ids = where[index.id].to_numpy()
     for e in range(min(args.show, entities)):
-        i = e * per_entity
-        if i >= len(x):
-            break
+        found = np.flatnonzero(ids == index.ids[e])
+        if not len(found):
+            continue
+        i = int(found[0])
         xi = x[i, :, 0] if x.shape[-1] == 1 else x[i]
         text = np.array2string(xi, precision=4, suppress_small=True, threshold=12, edgeitems=2)
         target = np.array2string(y[i].squeeze(), precision=4, suppress_small=True)
-        when = index.times[e][args.look_back]
-        name = f"{index.ids[e]}: " if args.id else ""
+        name = f"{_plain(index.ids[e])}: " if args.id else ""
+        first = "first kept window" if drop else "window 0"
         print(
-            f"{name}window 0: x={' '.join(text.split())} -> y={target}"
-            f"  (target at {index.time}={when})"
+            f"{name}{first}: x={' '.join(text.split())} -> y={target}"
+            f"  (target at {index.time}={where[index.time].iloc[i]})"
         )
     return 0
 
@@ -477,6 +823,9 @@ def parser() -> argparse.ArgumentParser:
         "show the look-back windows of a CSV: one series, or one per entity with --id",
         "klp windows tanks.csv --id tank_id --time timestamp --features pressure,temperature "
         "--target pressure --look-back 24",
+        "A real export (offsets, gaps, sentinels, a 30-minute tank):\n"
+        "  klp windows data/tank_export.csv --id tank_id --time timestamp --freq h "
+        "--na-values -999 --fill interpolate --limit 3 --look-back 24",
     )
     p.add_argument("file")
     p.add_argument("--look-back", type=_positive, required=True, help="steps per window")
@@ -484,10 +833,45 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=_positive, default=1, help="steps between window starts")
     p.add_argument("--id", help="column naming the entity (tank); windows stay inside one")
     p.add_argument("--time", help="column ordering the steps (datetimes or numbers)")
-    p.add_argument("--time-format", help="parse --time text with this format, e.g. %%d/%%m/%%Y")
+    p.add_argument(
+        "--time-format",
+        help="parse --time text with this format, e.g. %%d/%%m/%%Y (ISO 8601 text is read "
+        "without it; stamps with UTC offsets become UTC)",
+    )
+    p.add_argument(
+        "--sep", type=_separator, default=",", help="column separator: ';' or tab (default ,)"
+    )
+    p.add_argument(
+        "--decimal", type=_decimal, default=".", help="decimal mark: ',' for 3,5 (default .)"
+    )
+    p.add_argument(
+        "--na-values",
+        help="values that mean missing, e.g. -999 or -999,NA (empty cells always are)",
+    )
+    p.add_argument(
+        "--freq",
+        help="put every entity on one time grid: a pandas offset alias (h, 30min, D)",
+    )
+    p.add_argument("--agg", help="with --freq: how readings in one step combine (default mean)")
+    p.add_argument("--fill", choices=("ffill", "interpolate"), help="with --freq: fill short gaps")
+    p.add_argument(
+        "--limit", type=_positive, help="with --fill: longest run of missing steps filled"
+    )
     p.add_argument("--features", help="columns of one step, e.g. pressure,temperature")
     p.add_argument("--column", help="one column (same as --features with one name)")
     p.add_argument("--target", help="columns the model predicts (default: the features)")
+    p.add_argument(
+        "--missing",
+        choices=("raise", "drop"),
+        default="raise",
+        help="a missing step: refuse (default), or drop the windows that touch it",
+    )
+    p.add_argument("--drop-duplicates", action="store_true", help="drop rows that repeat exactly")
+    p.add_argument(
+        "--clean-ids",
+        action="store_true",
+        help="strip spaces around --id values and upper-case them (' t-01' is T-01)",
+    )
     p.add_argument("--train", type=_fraction, default=0.67, help="fraction of steps that train")
     p.add_argument(
         "--show", type=_count_arg, default=3, help="entities whose first window to print"

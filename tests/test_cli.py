@@ -348,4 +348,62 @@ def test_a_saved_model_with_no_recurrent_layer(tmp_path, capsys):
     assert err.endswith("Received: model 'flat' with layers Dense\n")
     (tmp_path / "junk.keras").write_text("not a model")
     err = one_line_error(capsys, ["explain", str(tmp_path / "junk.keras")])
-    assert err.startswith("klp explain: error: junk.keras could not be read as a Keras model (")
+    assert err == (
+        "klp explain: error: junk.keras is not a Keras model file: a .keras file is a zip "
+        "archive, this one (11 bytes) is not (cut short while copying, or another format)\n"
+    )
+
+
+def test_paths_that_are_not_files_say_what_they_are(tmp_path, capsys):
+    (tmp_path / "dir.keras").mkdir()
+    err = one_line_error(capsys, ["explain", str(tmp_path / "dir.keras")])
+    assert err == f"klp explain: error: {tmp_path / 'dir.keras'} is a directory, not a file\n"
+    err = one_line_error(capsys, ["windows", str(tmp_path), "--look-back", "2"])
+    assert err == f"klp windows: error: {tmp_path} is a directory, not a file\n"
+    err = one_line_error(capsys, ["windows", os.devnull, "--look-back", "2"])
+    assert err == f"klp windows: error: {os.devnull} is a device, not a file\n"
+    err = one_line_error(capsys, ["explain", os.devnull])
+    assert err.startswith(f"klp explain: error: unknown pattern '{os.devnull}' ")
+    assert f"({os.devnull} is a device, not a file)" in err
+    err = one_line_error(capsys, ["explain", str(tmp_path / "no" / "m.keras")])
+    assert err == f"klp explain: error: no such file: {tmp_path / 'no' / 'm.keras'}\n"
+
+
+def test_model_files_keras_cannot_read_say_why(tmp_path, capsys):
+    (tmp_path / "M.H5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    err = one_line_error(capsys, ["explain", str(tmp_path / "M.H5")])
+    assert err == (
+        "klp explain: error: Keras reads saved models only from names ending in .keras, .h5, "
+        ".hdf5 in lower case; rename M.H5 to M.h5\n"
+    )
+    (tmp_path / "m.h5").write_text("text, not HDF5")
+    err = one_line_error(capsys, ["explain", str(tmp_path / "m.h5")])
+    assert "m.h5 is not a Keras model file: a .h5 model is an HDF5 file, this one (14" in err
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "other.keras", "w") as archive:
+        archive.writestr("weights.bin", b"0")
+    err = one_line_error(capsys, ["explain", str(tmp_path / "other.keras")])
+    assert "other.keras is a zip archive but not a Keras model (no config.json in it)" in err
+    with zipfile.ZipFile(tmp_path / "bad.keras", "w") as archive:
+        archive.writestr("config.json", "{}")
+    err = one_line_error(capsys, ["explain", str(tmp_path / "bad.keras")])
+    assert err.startswith("klp explain: error: bad.keras could not be read as a Keras model (")
+
+
+def test_a_truncated_or_fixed_steps_saved_model(tmp_path, capsys):
+    from keras_lstm_patterns import many_to_one
+
+    path = saved(tmp_path, many_to_one(5, 2, 3, outputs=1), "m.keras")
+    data = (tmp_path / "m.keras").read_bytes()
+    (tmp_path / "cut.keras").write_bytes(data[: len(data) // 2])
+    err = one_line_error(capsys, ["explain", str(tmp_path / "cut.keras")])
+    assert "cut.keras is not a Keras model file: a .keras file is a zip archive, this one" in err
+    assert "(cut short while copying, or another format)" in err and "File not found" not in err
+    err = one_line_error(capsys, ["explain", path, "--steps", "7"])
+    assert err == (
+        "klp explain: error: --steps 7: m.keras has a fixed steps axis of 5; --steps sets "
+        "only a free one (an input shape (None, features))\n"
+    )
+    assert main(["explain", path, "--steps", "5"]) == 0  # the model's own steps: no conflict
+    assert "many-to-one: 5 steps in" in capsys.readouterr().out

@@ -86,7 +86,15 @@ def test_nan_is_named_by_csv_row_and_column(tmp_path, capsys):
     path = tmp_path / "gaps.csv"
     pd.DataFrame({"P": [1.0, 2.0, np.nan, 4.0, 5.0]}).to_csv(path, index=False)
     code, _, err = run(capsys, path, "--look-back", "2")
-    assert code == 2 and "frame.loc[2, 'P']=nan" in err
+    assert code == 2 and err == (
+        "klp windows: error: --missing: the file has no 'P' at row=2 (1 missing value in "
+        "all); give --missing drop to keep only the windows whose steps are all present, or "
+        "fill short gaps with --freq, --fill and --limit\n"
+    )
+    code, out, err = run(capsys, path, "--look-back", "1", "--missing", "drop")
+    assert code == 0, err  # windows 0-1 -> 2 and 1-2 -> 3 touch the missing row 2
+    assert "windows: 2 in all, never across two entities; 2 of 4 dropped" in out
+    assert "x: (2, 1, 1)" in out and "first kept window: x=[1.] -> y=2." in out
 
 
 def test_binary_file_is_a_usage_error(tmp_path, capsys):
@@ -131,4 +139,51 @@ def test_unequal_lengths_say_what_to_do(sensors, tmp_path, capsys):
     short.to_csv(path, index=False)
     args = [path, "--id", "tank_id", "--time", "timestamp", "--time-format", "%d/%m/%Y"]
     code, _, err = run(capsys, *args, "--look-back", "2")
-    assert code == 2 and "different numbers of steps" in err and "same span of time" in err
+    assert code == 2 and "`freq` must be given when readings are not evenly spaced" in err
+    assert err.endswith("(option --freq)\n") and err.count("\n") == 1
+    code, out, err = run(capsys, *args, "--look-back", "2", "--freq", "D", "--missing", "drop")
+    assert code == 0, err
+    assert "entities: 3 (one per 'tank_id'), 10 steps each on one time grid (--freq D)" in out
+
+
+@pytest.fixture
+def no_keras(monkeypatch):
+    """Keras and TensorFlow cannot be imported, and the package's data modules are
+    imported afresh: whatever `klp windows` runs must not need Keras."""
+    import sys
+
+    import keras_lstm_patterns as package
+
+    for name in ("keras", "tensorflow", "jax", "torch"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import keras` raises ImportError
+    for name in ("windows", "series", "streaming"):
+        monkeypatch.delitem(sys.modules, f"keras_lstm_patterns.{name}", raising=False)
+        monkeypatch.delitem(package.__dict__, name, raising=False)  # no lazy import
+    return sys.modules
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--look-back", "3", "--features", "nope"],
+        ["--look-back", "3", "--id", "tank_id", "--time", "timestamp"],
+        [
+            "--look-back",
+            "99",
+            "--time",
+            "timestamp",
+            "--time-format",
+            "%d/%m/%Y",
+            "--id",
+            "tank_id",
+        ],
+        ["--look-back", "3", "--id", "tank_id", "--time", "timestamp", "--time-format", "%d/%m/%Y"],
+    ],
+    ids=["column", "text-time", "look-back", "success"],
+)
+def test_windows_imports_no_keras(sensors, capsys, no_keras, args):
+    code, out, err = run(capsys, sensors, *args)
+    assert code == (0 if "%d/%m/%Y" in args and "99" not in args else 2), err
+    assert err.count("\n") == (0 if code == 0 else 1) and "Traceback" not in err
+    assert ("x: (21, 3, 2)" in out) == (code == 0)
+    assert no_keras["keras"] is None and no_keras["tensorflow"] is None
