@@ -1,10 +1,47 @@
 """What every recipe shares: its command line, seeds, result files and tables.
 
 Recipes are scripts, not part of the package; this file keeps the plumbing out of the
-lesson. A recipe's ``main(run)`` reads top to bottom; :class:`Run` carries the command
-line (``--quick``, ``--seed``, ``--seeds``, ``--out``, ``--verbose``), runs a function
-once per seed with one progress line each, prints tables and writes ``results.json``
-and the plot.
+lesson. :class:`Run` carries the command line (``--quick``, ``--seed``, ``--seeds``,
+``--out``, ``--verbose``), runs a function once per seed with one progress line each,
+prints tables and writes ``results.json`` and the plot. :func:`airline_references` holds
+the reference forecasters the airline recipes score beside their models.
+
+How a recipe is written (the form of keras.io's examples, read by ``jupytext``)
+================================================================================
+
+A recipe is a lesson that also runs. It reads top to bottom as a script, as a
+notebook (``jupytext --to ipynb recipes/NAME.py``: each section becomes a cell) and as
+a page of the documentation site (``docs/build_pages.py`` renders the same cells).
+
+1. **Header.** The file opens with ``# %% [markdown]`` and the module docstring, in
+   Markdown: the title on the first line, then one paragraph per field, each starting
+   with its name in bold: ``**Pattern:**``, ``**Data:**``, ``**Shows:**``,
+   ``**Command:**`` (in backticks), ``**How long:**``, ``**Expected:**`` (say that
+   RESULTS.md has the measured figures).
+2. **Cells.** After the header, the file is a sequence of cells, each opened by a
+   marker line alone, with a blank line before it:
+
+   - ``# %% [markdown]`` followed by one triple-quoted string of Markdown: a section
+     opens with ``## Title``, then the prose of that section (what is done and why);
+   - ``# %%`` followed by a short block of code that runs at the top level of the
+     module (no ``main()``): the arrays it makes print their shapes, a model it builds
+     is shown with ``explain(model)``.
+
+   The first code cell, right after the header, holds the imports, the constants and
+   ``run = Run.from_command_line(__doc__, NAME)`` (the command line in a script,
+   ``KLP_RECIPE_ARGS`` in a notebook); the sections follow, each defining the
+   functions it introduces just before it uses them, and the last ends with
+   ``run.table(...)`` and ``run.save(results, fig)``.
+3. **Definitions stay importable.** Functions, classes and UPPER_CASE constants never
+   read a lesson variable (``run``, ``y``, ``cfg``, ...): they take what they need as
+   arguments. The tests load a recipe's imports, constants and definitions alone,
+   without running its lesson (``definitions()`` in ``tests/test_recipes.py``).
+4. **Plumbing lives here**, not in the lesson: seeds (``run.each_seed``), tables
+   (``run.table``), result files (``run.save``). A flag of a recipe's own goes through
+   ``Run.from_command_line(..., add_arguments=...)`` and is read from ``run.options``.
+5. **Quick mode.** ``--quick`` shrinks epochs, seeds and origins so the suite runs the
+   whole recipe in seconds; the tables then say so. Full runs make RESULTS.md's figures.
+
 """
 
 from __future__ import annotations
@@ -14,6 +51,7 @@ import json
 import logging
 import os
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -37,26 +75,9 @@ import keras  # noqa: E402  (after the log settings above)
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(main: Callable[..., dict], doc: str, name: str) -> None:
-    """Parse ``--quick --seed --seeds --out --quiet`` and run ``main``."""
-    parser = argparse.ArgumentParser(
-        description=doc.strip().splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--quick", action="store_true", help="tiny epochs and one seed (seconds)")
-    parser.add_argument("--seed", type=int, default=0, help="first seed")
-    parser.add_argument(
-        "--seeds", type=int, default=None, help="how many seeds (default 5, 1 with --quick)"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "results" / name, help="folder for JSON and PNG"
-    )
-    parser.add_argument("--quiet", action="store_true", help="hide Keras's progress")
-    args = parser.parse_args()
-    seeds = args.seeds if args.seeds is not None else (1 if args.quick else 5)
-    main(
-        seed=args.seed, seeds=seeds, quick=args.quick, out=args.out, verbose=0 if args.quiet else 2
-    )
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (a recipe converted by ``jupytext``)."""
+    return "ipykernel" in sys.modules
 
 
 def seed_list(seed: int, seeds: int) -> list[int]:
@@ -123,13 +144,22 @@ def figure(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
     return plt.subplots(*args, **kwargs)
 
 
-def passengers_figure(y: np.ndarray, split: int, title: str) -> tuple[Any, Any]:
-    """The airline series with the train/test boundary, ready for a recipe's own lines."""
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(np.arange(len(y)), y, color="black", lw=1, label="passengers")
-    ax.axvline(split, color="grey", ls=":")
-    ax.set(xlabel="month since 1949-01", ylabel="passengers (thousands)", title=title)
-    return fig, ax
+def airline_references(*, classical: bool, persistence: bool = True) -> dict[str, Any]:
+    """The airline recipes' reference forecasters, by the name their tables print.
+
+    Persistence (optional), the seasonal naive and the seasonal random walk on logs,
+    then, with ``classical`` (statsmodels installed), SARIMA (0,1,1)(0,1,1)12 on logs and
+    ETS(add, add) on logs, fitted at every origin. Each call makes new forecasters.
+    """
+    from keras_lstm_patterns import backtesting as bt
+
+    out = {"persistence": bt.persistence_forecaster()} if persistence else {}
+    out["seasonal naive"] = bt.seasonal_naive_forecaster(12)
+    out["seasonal random walk (logs)"] = bt.seasonal_random_walk_forecaster(12)
+    if classical:
+        out["SARIMA(0,1,1)(0,1,1)12 on logs, fitted"] = bt.sarima_forecaster()
+        out["ETS(add,add) on logs, fitted"] = bt.ets_forecaster(12)
+    return out
 
 
 @dataclass
@@ -147,30 +177,32 @@ class Run:
     @classmethod
     def from_command_line(
         cls,
-        doc: str,
+        doc: str | None,
         name: str,
         *,
         add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
     ) -> Run:
-        """Parse ``--quick --seed --seeds --out --verbose`` (``--quiet`` is the default).
+        """Parse ``--quick --seed --seeds --out --verbose``.
 
         ``add_arguments(parser)`` may add a recipe's own flags; their values land in
-        ``run.options`` (by ``dest``).
+        ``run.options`` (by ``dest``). In a notebook, where ``sys.argv`` is the
+        kernel's, the arguments come from the ``KLP_RECIPE_ARGS`` environment variable
+        (``KLP_RECIPE_ARGS="--quick"``; empty: a full run).
         """
+        title = (doc or name).strip().splitlines()[0].lstrip("# ")
         parser = argparse.ArgumentParser(
-            description=doc.strip().splitlines()[0],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            description=title, formatter_class=argparse.RawDescriptionHelpFormatter
         )
         parser.add_argument("--quick", action="store_true", help="tiny epochs, one seed")
         parser.add_argument("--seed", type=int, default=0, help="first seed")
         parser.add_argument("--seeds", type=int, help="how many seeds (5; 1 with --quick)")
         parser.add_argument("--out", type=Path, default=ROOT / "results" / name, help="folder")
         parser.add_argument("--verbose", action="store_true", help="show Keras's epoch logs")
-        parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)  # default
         common = set(vars(parser.parse_args([])))
         if add_arguments is not None:
             add_arguments(parser)
-        args = parser.parse_args()
+        argv = shlex.split(os.environ.get("KLP_RECIPE_ARGS", "")) if in_notebook() else None
+        args = parser.parse_args(argv)
         count = args.seeds if args.seeds is not None else (1 if args.quick else 5)
         return cls(
             name=name,
@@ -198,5 +230,11 @@ class Run:
         return print_table(f"{title}; {spread}{note}", header, rows)
 
     def save(self, results: dict[str, Any], fig: Any) -> Path:
-        """Write ``results.json`` and the plot, and say where they went."""
-        return save(self.out, self.name, results, fig, quick=self.quick, started=self.started)
+        """Write ``results.json`` and the plot, and say where they went (in a notebook,
+        show the plot too)."""
+        png = save(self.out, self.name, results, fig, quick=self.quick, started=self.started)
+        if in_notebook():
+            from IPython.display import Image, display
+
+            display(Image(filename=str(png)))
+        return png

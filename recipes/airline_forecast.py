@@ -1,11 +1,15 @@
-"""Airline passengers, up to 48 months from the history: the generative loop done right.
+# %% [markdown]
+"""
+# Airline passengers, up to 48 months from the history: the generative loop done right
 
-Pattern: a stateful generator rolled out on its own outputs (`stateful_generator`,
+**Pattern:** a stateful generator rolled out on its own outputs (`stateful_generator`,
 `closed_loop.fit_closed_loop`, `stateful.forecast`).
-Data: monthly airline passengers 1949-1960 (`datasets.load_airline`), 144 months:
+
+**Data:** monthly airline passengers 1949-1960 (`datasets.load_airline`), 144 months:
 months 0-95 are the training part, months 96-143 the test part.
-Shows: why a generator trained one step ahead on true inputs (teacher forcing) drifts
-when it is fed its own outputs, and the fix: train it on its own rollouts
+
+**Shows:** why a generator trained one step ahead on true inputs (teacher forcing)
+drifts when it is fed its own outputs, and the fix: train it on its own rollouts
 (`fit_closed_loop`: warm-up on true months, then its outputs fed back, the loss over
 every step, backpropagated through the whole rollout). The series it learns (yearly
 log growth, or that growth differenced once more) and the length of the training
@@ -17,9 +21,12 @@ The same generator trained by teacher forcing, and one that also reads the month
 the year as a known-future input (`forecast(..., covariates=)`), are scored beside
 it; split-conformal 80% intervals (`backtesting.conformal`, calibrated on forecasts
 made inside the training months) report their coverage of the test months.
-Command: python recipes/airline_forecast.py [--quick] [--seed 0] [--seeds 5] [--out DIR]
-How long: about 20 minutes on two busy cores; --quick under a minute.
-Expected: teacher forcing drifts, differently for every seed, worst at 48 months;
+
+**Command:** `python recipes/airline_forecast.py [--quick] [--seed 0] [--seeds 5] [--out DIR]`
+
+**How long:** about 20 minutes on two busy cores; --quick under a minute.
+
+**Expected:** teacher forcing drifts, differently for every seed, worst at 48 months;
 trained on its own rollouts the same small generator is better at every horizon and
 stable across seeds, level with the fitted SARIMA at 12 months but behind it (and ETS)
 at 24 and 48; the month as a known-future input does not help. At 48 months from month
@@ -28,6 +35,7 @@ faster average and loses to the parameter-free seasonal random walk. The 80% con
 intervals cover about 75-85% of the test months. RESULTS.md has the measured figures.
 """
 
+# %%
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -38,7 +46,7 @@ import time
 import keras
 import numpy as np
 import pandas as pd
-from _common import Run, figure, fmt, mean_std, simplest_tied
+from _common import Run, airline_references, figure, fmt, mean_std, simplest_tied
 
 from keras_lstm_patterns import backtesting as bt
 from keras_lstm_patterns import datasets, explain, stateful, stateful_generator
@@ -61,12 +69,58 @@ LAGS = {"z": (12,), "w": (1, 12)}
 INNER_SEEDS = 3
 COVERAGE = 0.8
 
+run = Run.from_command_line(__doc__, NAME)
+classical = importlib.util.find_spec("statsmodels") is not None  # SARIMA and ETS
 
+# %% [markdown]
+"""
+## The data, and what the generator learns
+
+144 monthly totals (thousands of passengers). Months 0-95 are the training part,
+96-143 the test part, scored once at the end. On logs the seasonal swing is steady;
+the generator learns either the yearly log growth z[t] = log y[t] - log y[t-12]
+(integrated back once a year) or its monthly change w[t] = z[t] - z[t-1]
+(integrated twice). `backtesting.differencing` makes both, scaled by the spread of
+each origin's own history, with the inverse that integrates a forecast back.
+"""
+
+
+# %%
 def load() -> np.ndarray:
     """The 144 monthly passenger counts (thousands), float64; month 0 is January 1949."""
     return datasets.load_airline().to_numpy().astype("float64")
 
 
+# %%
+y = load()
+print(f"series: {y.shape} months; train 0-{TRAIN - 1}, test {TRAIN}-{len(y) - 1}")
+for series, lags in LAGS.items():
+    z, _ = bt.differencing(lags, log=True)(y[None, :TRAIN, None])
+    print(f"{series} at origin {TRAIN}: {z.shape} (sequences, months, features)")
+cfg = dict(FIXED, epochs=3) if run.quick else dict(FIXED)
+candidates = CANDIDATES[:1] if run.quick else CANDIDATES
+inner_plan = {12: [84]} if run.quick else INNER
+test_plan = {h: [96] for h in TEST} if run.quick else TEST
+coverage = 0.5 if run.quick else COVERAGE  # --quick: one calibration error per step
+results: dict = {"protocol": {"train": [0, TRAIN - 1], "test": [TRAIN, len(y) - 1]}}
+results["protocol"].update(inner=inner_plan, test=test_plan, fixed=cfg, coverage=coverage)
+timing: dict = {}
+
+# %% [markdown]
+"""
+## The generator, and two ways to train it
+
+One LSTM layer of 8 units and a Dense head: it reads one month's value and
+predicts the next. Teacher forcing trains it on true inputs only; at forecast time
+it reads its own outputs, which it never saw, and its small errors compound.
+`fit_closed_loop` trains it the way it is used: each training window warms the state
+up on `warmup` true months, then feeds the model's own outputs back for `loop` - 1
+more, with the loss on every prediction (backpropagation through the rollout).
+`loop=1` is teacher forcing (windows of `warmup` + 1 months, the same epochs).
+"""
+
+
+# %%
 def month_features(months: np.ndarray) -> np.ndarray:
     """Month of the year as a point on a circle: `(len(months), 2)` = sin, cos."""
     angle = 2 * np.pi * (np.asarray(months) % 12) / 12
@@ -82,6 +136,23 @@ def generator(units: int, covariates: int = 0) -> keras.Model:
     return keras.Model(inputs, keras.layers.Dense(1)(hidden), name="generator_with_month")
 
 
+# %%
+print(explain(generator(cfg["units"])))
+
+# %% [markdown]
+"""
+## Choosing the settings inside the training months
+
+Each candidate is backtested at origins 60, 72 and 84 (12 months ahead) and 60 and
+72 (24 months ahead), forecasts that end by month 95, over 3 seeds: a fresh model
+at every origin, trained on that origin's history only. The rule, fixed before any
+run: lowest mean MASE over both horizons; a simpler candidate within one seed-std
+of the best wins. The chosen candidate's inner forecasts also calibrate its
+intervals below.
+"""
+
+
+# %%
 def fit_and_forecast(history: np.ndarray, cfg: dict, seed: int, verbose: int) -> np.ndarray:
     """Train a generator on one origin's history, return its `LONGEST`-month forecast.
 
@@ -171,23 +242,131 @@ def choose(inner: dict) -> dict:
     return CANDIDATES[names.index(chosen)]
 
 
+# %%
+series = y[:TRAIN]  # the test months are not even passed in
+inner_seeds = Run(NAME, quick=run.quick, seeds=run.seeds[:INNER_SEEDS], verbose=run.verbose)
+inner, inner_frames = {}, {}
+began = time.perf_counter()
+for c in candidates:
+    name = label(dict(cfg, **c))
+    frames = inner_seeds.each_seed(
+        f"inner {name}",
+        lambda s, c=c, name=name: backtests(
+            lstm(dict(cfg, **c), s, run.verbose), series, inner_plan, name
+        ),
+    )
+    per_seed = [scores(f, series) for f in frames]
+    mase = [float(np.mean([s[h]["mase"] for h in s])) for s in per_seed]
+    inner[name] = {"mase": mean_std(mase), "rmse": over_seeds(per_seed, "rmse")}
+    inner_frames[name] = frames
+chosen = dict(cfg, **choose(inner)) if not run.quick else dict(cfg, **candidates[0])
+timing["inner"] = time.perf_counter() - began
+results["inner"] = inner
+results["chosen"] = {k: chosen[k] for k in ("series", "loop")}
+results["inner_table"] = inner_seeds.table(
+    "Choice: inner backtest inside months 0-95 (RMSE per horizon, MASE over both)",
+    ["candidate", *[f"RMSE {h}" for h in inner_plan], "MASE"],
+    [[k, *[fmt(v["rmse"][h]) for h in inner_plan], fmt(v["mase"], 3)] for k, v in inner.items()],
+)
+print(f"chosen by the rule: {label(chosen)}")
+
+# %% [markdown]
+"""
+## The test months, once
+
+From origins 96, 108, 120 and 132 every model sees only the months before the
+origin and forecasts 48 months; its first 12, 24 and 48 are scored where the test
+part holds them (12 months from all four origins, 24 from the first three, 48 from
+month 96 alone). One training per origin serves all three horizons, and every
+origin trains a fresh model (refitting, not fine-tuning: each origin's forecast is
+what a single split there would give). Beside the chosen generator: the same
+generator trained by teacher forcing, and the same with the month as a known-future
+input (sin and cos of the month, read from the calendar at every step, fed back
+beside the generator's output by `forecast(..., covariates=)`).
+"""
+
+
+# %%
 def references(classical: bool) -> dict:
-    """Baselines, and SARIMA and ETS fitted at every origin (with statsmodels)."""
-    out = {
-        "seasonal naive": bt.seasonal_naive_forecaster(12),
-        "seasonal random walk (logs)": bt.seasonal_random_walk_forecaster(12),
-    }
-    if classical:
-        out["SARIMA(0,1,1)(0,1,1)12 on logs, fitted"] = bt.sarima_forecaster()
-        out["ETS(add,add) on logs, fitted"] = bt.ets_forecaster(12)
-    return {k: once_per_origin(f) for k, f in out.items()}
+    """The airline references (`_common.airline_references`, persistence left out), each
+    forecasting 48 months once per origin like the generator."""
+    refs = airline_references(classical=classical, persistence=False)
+    return {k: once_per_origin(f) for k, f in refs.items()}
 
 
+# %%
+variants = [chosen, dict(chosen, loop=1), dict(chosen, month=True)]
+frames_of, per_seed_of = {}, {}
+for v in variants:
+    began = time.perf_counter()
+    frames_of[label(v)] = run.each_seed(
+        label(v), lambda s, v=v: backtests(lstm(v, s, run.verbose), y, test_plan, label(v))
+    )
+    timing[label(v)] = time.perf_counter() - began
+    per_seed_of[label(v)] = [scores(f, y) for f in frames_of[label(v)]]
+for name, f in references(classical).items():
+    began = time.perf_counter()
+    frames_of[name] = [backtests(f, y, test_plan, name)]
+    per_seed_of[name] = [scores(frames_of[name][0], y)]
+    timing[name] = time.perf_counter() - began
+if not classical:
+    print("(pip install keras_lstm_patterns[classical] adds the fitted SARIMA and ETS)")
+
+# %% [markdown]
+"""
+## Intervals: split conformal, calibrated inside the training months
+
+`conformal` turns the errors an earlier backtest made at each step into an interval
+around each later forecast: here the relative errors (the spread grows with the
+level) of the chosen generator's inner forecasts, pooled over the inner seeds, and
+of the fitted SARIMA and the seasonal naive at origins 48-84 every 6 months. No
+forecast ending after month 95 calibrates anything. A 48-month forecast cannot be
+calibrated inside 96 months (it would start by month 48, from 36 values of z), so
+the coverage is reported at 12 and 24 months.
+"""
+
+
+# %%
 def pooled(frames: list) -> dict:
     """One calibration frame per horizon, the seeds' rows pooled."""
     return {h: pd.concat([f[h] for f in frames], ignore_index=True) for h in frames[0]}
 
 
+# %%
+began = time.perf_counter()
+calibrated = {label(chosen): pooled(inner_frames[label(chosen)])}
+ref_plan = {12: [60, 72, 84]} if run.quick else REFERENCE_CALIBRATION
+for name, f in references(classical).items():
+    if name.startswith(("SARIMA", "seasonal naive")):
+        calibrated[name] = backtests(f, series, ref_plan, name)
+covered = {}
+for name, calib in calibrated.items():
+    per_seed = []
+    for frames in frames_of[name]:
+        per_seed.append(
+            scores(
+                {
+                    h: bt.conformal(calib[h], frames[h], coverage=coverage, relative=True)
+                    for h in calib
+                    if h in frames
+                },
+                y,
+            )
+        )
+    covered[name] = {h: mean_std([s[h]["coverage"] for s in per_seed]) for h in per_seed[0]}
+timing["intervals"] = time.perf_counter() - began
+
+# %% [markdown]
+"""
+## Reading the result
+
+RMSE in thousands of passengers per horizon (mean ± std over seeds for the
+generators; the others are deterministic), and the coverage of the nominal 80%
+interval on the test months.
+"""
+
+
+# %%
 def plot(y: np.ndarray, forecasts: dict, band: pd.DataFrame | None):
     """48 months from month 96 (left); 12-month forecasts and 80% intervals (right)."""
     fig, (left, right) = figure(1, 2, figsize=(13, 4.5), sharey=True)
@@ -213,220 +392,65 @@ def plot(y: np.ndarray, forecasts: dict, band: pd.DataFrame | None):
     return fig
 
 
-def main(run: Run) -> dict:
-    classical = importlib.util.find_spec("statsmodels") is not None
-    """
-    ## The data, and what the generator learns
-
-    144 monthly totals (thousands of passengers). Months 0-95 are the training part,
-    96-143 the test part, scored once at the end. On logs the seasonal swing is steady;
-    the generator learns either the yearly log growth z[t] = log y[t] - log y[t-12]
-    (integrated back once a year) or its monthly change w[t] = z[t] - z[t-1]
-    (integrated twice). `backtesting.differencing` makes both, scaled by the spread of
-    each origin's own history, with the inverse that integrates a forecast back.
-    """
-    y = load()
-    print(f"series: {y.shape} months; train 0-{TRAIN - 1}, test {TRAIN}-{len(y) - 1}")
-    for series, lags in LAGS.items():
-        z, _ = bt.differencing(lags, log=True)(y[None, :TRAIN, None])
-        print(f"{series} at origin {TRAIN}: {z.shape} (sequences, months, features)")
-    cfg = dict(FIXED, epochs=3) if run.quick else dict(FIXED)
-    candidates = CANDIDATES[:1] if run.quick else CANDIDATES
-    inner_plan = {12: [84]} if run.quick else INNER
-    test_plan = {h: [96] for h in TEST} if run.quick else TEST
-    coverage = 0.5 if run.quick else COVERAGE  # --quick: one calibration error per step
-    results: dict = {"protocol": {"train": [0, TRAIN - 1], "test": [TRAIN, len(y) - 1]}}
-    results["protocol"].update(inner=inner_plan, test=test_plan, fixed=cfg, coverage=coverage)
-    timing: dict = {}
-
-    """
-    ## The generator, and two ways to train it
-
-    One LSTM layer of 8 units and a Dense head: it reads one month's value and
-    predicts the next. Teacher forcing trains it on true inputs only; at forecast time
-    it reads its own outputs, which it never saw, and its small errors compound.
-    `fit_closed_loop` trains it the way it is used: each training window warms the state
-    up on `warmup` true months, then feeds the model's own outputs back for `loop` - 1
-    more, with the loss on every prediction (backpropagation through the rollout).
-    `loop=1` is teacher forcing (windows of `warmup` + 1 months, the same epochs).
-    """
-    print(explain(generator(cfg["units"])))
-
-    """
-    ## Choosing the settings inside the training months
-
-    Each candidate is backtested at origins 60, 72 and 84 (12 months ahead) and 60 and
-    72 (24 months ahead), forecasts that end by month 95, over 3 seeds: a fresh model
-    at every origin, trained on that origin's history only. The rule, fixed before any
-    run: lowest mean MASE over both horizons; a simpler candidate within one seed-std
-    of the best wins. The chosen candidate's inner forecasts also calibrate its
-    intervals below.
-    """
-    series = y[:TRAIN]  # the test months are not even passed in
-    inner_seeds = Run(NAME, quick=run.quick, seeds=run.seeds[:INNER_SEEDS], verbose=run.verbose)
-    inner, inner_frames = {}, {}
-    began = time.perf_counter()
-    for c in candidates:
-        name = label(dict(cfg, **c))
-        frames = inner_seeds.each_seed(
-            f"inner {name}",
-            lambda s, c=c, name=name: backtests(
-                lstm(dict(cfg, **c), s, run.verbose), series, inner_plan, name
-            ),
-        )
-        per_seed = [scores(f, series) for f in frames]
-        mase = [float(np.mean([s[h]["mase"] for h in s])) for s in per_seed]
-        inner[name] = {"mase": mean_std(mase), "rmse": over_seeds(per_seed, "rmse")}
-        inner_frames[name] = frames
-    chosen = dict(cfg, **choose(inner)) if not run.quick else dict(cfg, **candidates[0])
-    timing["inner"] = time.perf_counter() - began
-    results["inner"] = inner
-    results["chosen"] = {k: chosen[k] for k in ("series", "loop")}
-    results["inner_table"] = inner_seeds.table(
-        "Choice: inner backtest inside months 0-95 (RMSE per horizon, MASE over both)",
-        ["candidate", *[f"RMSE {h}" for h in inner_plan], "MASE"],
-        [
-            [k, *[fmt(v["rmse"][h]) for h in inner_plan], fmt(v["mase"], 3)]
-            for k, v in inner.items()
-        ],
-    )
-    print(f"chosen by the rule: {label(chosen)}")
-
-    """
-    ## The test months, once
-
-    From origins 96, 108, 120 and 132 every model sees only the months before the
-    origin and forecasts 48 months; its first 12, 24 and 48 are scored where the test
-    part holds them (12 months from all four origins, 24 from the first three, 48 from
-    month 96 alone). One training per origin serves all three horizons, and every
-    origin trains a fresh model (refitting, not fine-tuning: each origin's forecast is
-    what a single split there would give). Beside the chosen generator: the same
-    generator trained by teacher forcing, and the same with the month as a known-future
-    input (sin and cos of the month, read from the calendar at every step, fed back
-    beside the generator's output by `forecast(..., covariates=)`).
-    """
-    variants = [chosen, dict(chosen, loop=1), dict(chosen, month=True)]
-    frames_of, per_seed_of = {}, {}
-    for v in variants:
-        began = time.perf_counter()
-        frames_of[label(v)] = run.each_seed(
-            label(v), lambda s, v=v: backtests(lstm(v, s, run.verbose), y, test_plan, label(v))
-        )
-        timing[label(v)] = time.perf_counter() - began
-        per_seed_of[label(v)] = [scores(f, y) for f in frames_of[label(v)]]
-    for name, f in references(classical).items():
-        began = time.perf_counter()
-        frames_of[name] = [backtests(f, y, test_plan, name)]
-        per_seed_of[name] = [scores(frames_of[name][0], y)]
-        timing[name] = time.perf_counter() - began
-    if not classical:
-        print("(pip install keras_lstm_patterns[classical] adds the fitted SARIMA and ETS)")
-
-    """
-    ## Intervals: split conformal, calibrated inside the training months
-
-    `conformal` turns the errors an earlier backtest made at each step into an interval
-    around each later forecast: here the relative errors (the spread grows with the
-    level) of the chosen generator's inner forecasts, pooled over the inner seeds, and
-    of the fitted SARIMA and the seasonal naive at origins 48-84 every 6 months. No
-    forecast ending after month 95 calibrates anything. A 48-month forecast cannot be
-    calibrated inside 96 months (it would start by month 48, from 36 values of z), so
-    the coverage is reported at 12 and 24 months.
-    """
-    began = time.perf_counter()
-    calibrated = {label(chosen): pooled(inner_frames[label(chosen)])}
-    ref_plan = {12: [60, 72, 84]} if run.quick else REFERENCE_CALIBRATION
-    for name, f in references(classical).items():
-        if name.startswith(("SARIMA", "seasonal naive")):
-            calibrated[name] = backtests(f, series, ref_plan, name)
-    covered = {}
-    for name, calib in calibrated.items():
-        per_seed = []
-        for frames in frames_of[name]:
-            per_seed.append(
-                scores(
-                    {
-                        h: bt.conformal(calib[h], frames[h], coverage=coverage, relative=True)
-                        for h in calib
-                        if h in frames
-                    },
-                    y,
-                )
-            )
-        covered[name] = {h: mean_std([s[h]["coverage"] for s in per_seed]) for h in per_seed[0]}
-    timing["intervals"] = time.perf_counter() - began
-
-    """
-    ## Reading the result
-
-    RMSE in thousands of passengers per horizon (mean ± std over seeds for the
-    generators; the others are deterministic), and the coverage of the nominal 80%
-    interval on the test months.
-    """
-    rmse = {k: over_seeds(v, "rmse") for k, v in per_seed_of.items()}
-    mase = {k: over_seeds(v, "mase") for k, v in per_seed_of.items()}
-    horizons = list(test_plan)
-    results["rmse"] = rmse
-    results["mase"] = mase
-    results["coverage"] = covered
-    rows = [
-        [
-            k,
-            *[fmt(rmse[k][h]) for h in horizons],
-            fmt(float(np.mean([rmse[k][h]["mean"] for h in horizons]))),
-            *[fmt(covered.get(k, {}).get(h), 2) for h in (12, 24) if h in horizons],
-            f"{timing[k]:.0f}",
-        ]
-        for k in rmse
+# %%
+rmse = {k: over_seeds(v, "rmse") for k, v in per_seed_of.items()}
+mase = {k: over_seeds(v, "mase") for k, v in per_seed_of.items()}
+horizons = list(test_plan)
+results["rmse"] = rmse
+results["mase"] = mase
+results["coverage"] = covered
+rows = [
+    [
+        k,
+        *[fmt(rmse[k][h]) for h in horizons],
+        fmt(float(np.mean([rmse[k][h]["mean"] for h in horizons]))),
+        *[fmt(covered.get(k, {}).get(h), 2) for h in (12, 24) if h in horizons],
+        f"{timing[k]:.0f}",
     ]
-    results["table"] = run.table(
-        f"Test months: RMSE per horizon (origins {min(test_plan[12])}-{max(test_plan[12])}), "
-        "their average, and the "
-        f"{coverage:.0%} interval's coverage",
-        [
-            "model",
-            *[f"RMSE {h}" for h in horizons],
-            "average",
-            *[f"cover {h}" for h in (12, 24) if h in horizons],
-            "seconds",
-        ],
-        rows,
+    for k in rmse
+]
+results["table"] = run.table(
+    f"Test months: RMSE per horizon (origins {min(test_plan[12])}-{max(test_plan[12])}), "
+    "their average, and the "
+    f"{coverage:.0%} interval's coverage",
+    [
+        "model",
+        *[f"RMSE {h}" for h in horizons],
+        "average",
+        *[f"cover {h}" for h in (12, 24) if h in horizons],
+        "seconds",
+    ],
+    rows,
+)
+main_name = label(chosen)
+snaive = "seasonal naive"
+sarima = "SARIMA(0,1,1)(0,1,1)12 on logs, fitted"
+target = {
+    "lstm_average": float(np.mean([rmse[main_name][h]["mean"] for h in horizons])),
+    "seeds_not_worse_than_seasonal_naive": all(
+        s[h]["rmse"] <= per_seed_of[snaive][0][h]["rmse"]
+        for s in per_seed_of[main_name]
+        for h in horizons
+    ),
+}
+if classical:
+    target["sarima_average"] = float(np.mean([rmse[sarima][h]["mean"] for h in horizons]))
+    target["beats_sarima_by_horizon"] = {
+        h: rmse[main_name][h]["mean"] <= rmse[sarima][h]["mean"] for h in horizons
+    }
+results["target"] = target
+results["seconds_by_part"] = {k: round(v, 1) for k, v in timing.items()}
+print(f"target check: {target}")
+at96 = {
+    name: [f[48]["forecast"].to_numpy() for f in frames_of[name] if 48 in f]
+    for name in [label(v) for v in variants[:2]] + [sarima if classical else snaive]
+}
+band = None
+if main_name in calibrated and 12 in frames_of[main_name][0]:
+    band = bt.conformal(
+        calibrated[main_name][12],
+        frames_of[main_name][0][12],
+        coverage=coverage,
+        relative=True,
     )
-    main_name = label(chosen)
-    snaive = "seasonal naive"
-    sarima = "SARIMA(0,1,1)(0,1,1)12 on logs, fitted"
-    target = {
-        "lstm_average": float(np.mean([rmse[main_name][h]["mean"] for h in horizons])),
-        "seeds_not_worse_than_seasonal_naive": all(
-            s[h]["rmse"] <= per_seed_of[snaive][0][h]["rmse"]
-            for s in per_seed_of[main_name]
-            for h in horizons
-        ),
-    }
-    if classical:
-        target["sarima_average"] = float(np.mean([rmse[sarima][h]["mean"] for h in horizons]))
-        target["beats_sarima_by_horizon"] = {
-            h: rmse[main_name][h]["mean"] <= rmse[sarima][h]["mean"] for h in horizons
-        }
-    results["target"] = target
-    results["seconds_by_part"] = {k: round(v, 1) for k, v in timing.items()}
-    print(f"target check: {target}")
-
-    at96 = {
-        name: [f[48]["forecast"].to_numpy() for f in frames_of[name] if 48 in f]
-        for name in [label(v) for v in variants[:2]] + [sarima if classical else snaive]
-    }
-    band = None
-    if main_name in calibrated and 12 in frames_of[main_name][0]:
-        band = bt.conformal(
-            calibrated[main_name][12],
-            frames_of[main_name][0][12],
-            coverage=coverage,
-            relative=True,
-        )
-    run.save(results, plot(y, at96, band))
-    return results
-
-
-if __name__ == "__main__":
-    main(Run.from_command_line(__doc__, NAME))
+run.save(results, plot(y, at96, band))
