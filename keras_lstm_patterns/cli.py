@@ -389,10 +389,19 @@ def _sep_hint(frame: Any, args: argparse.Namespace) -> str:
 
 
 def _decimal_hint(column: Any, args: argparse.Namespace) -> str:
-    """When a text column holds numbers written with a decimal comma: ``--decimal ','``."""
-    sample = column.dropna().astype(str).head(20)
-    if args.decimal != "," and len(sample) and sample.str.fullmatch(r"\s*-?\d+,\d+\s*").all():
+    """Why a column of numbers was read as text: decimal commas (``--decimal ','``) or a
+    few markers of missing values (``--na-values``); "" when neither."""
+    import pandas as pd
+
+    text = column.dropna().astype(str).str.strip()
+    sample = text.head(20)
+    if args.decimal != "," and len(sample) and sample.str.fullmatch(r"-?\d+,\d+").all():
         return f" (values such as {sample.iloc[0]!r}: give --decimal ',')"
+    numbers = pd.to_numeric(text.str.replace(args.decimal, ".", regex=False), errors="coerce")
+    markers = text[numbers.isna()].unique()
+    if len(text) and numbers.notna().mean() >= 0.5 and len(markers) <= 3:
+        shown = ",".join(map(str, markers))
+        return f" (numbers, and {', '.join(map(repr, markers))}: give --na-values {shown})"
     return ""
 
 
@@ -544,11 +553,6 @@ def _as_tanks(frame: Any, args: argparse.Namespace, features: list) -> tuple[Any
                 f"{int(stamps.duplicated().sum()) - 1} more): if it holds several entities, "
                 "name the column that tells them apart with --id"
             )
-    if args.clean_ids:
-        ids = frame[args.id]
-        frame = frame.assign(
-            **{args.id: ids.where(ids.isna(), ids.astype(str).str.strip().str.upper())}
-        )
     # the command's own key columns get names no column of the file has
     entity = args.id if args.id is not None else _free_name(frame, "series")
     time = args.time if args.time is not None else _free_name(frame, "row")
@@ -624,12 +628,27 @@ def _cmd_windows(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     frame = _read_csv(path, sep=args.sep, decimal=args.decimal, na_values=_na_values(args)[0])
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the first field as labels
+        hint = _sep_hint(frame, args) or (
+            "; are its decimals written with commas (give --decimal ',' and --sep ';')?"
+            * (args.sep == ",")
+        )
+        raise UsageError(
+            f"the rows of {path.name} have more fields than its header "
+            f"({', '.join(map(str, frame.columns))}){hint}"
+        )
     features, ignored = _window_columns(frame, args, path)
     targets = _names(args.target) or features
     if any(t not in features for t in targets):
         raise UsageError(f"--target {args.target} must name columns among the features")
     rows = len(frame)
-    if args.drop_duplicates:
+    if args.clean_ids:
+        if args.id is None:
+            raise UsageError("--clean-ids cleans the --id column: give --id too")
+        ids = frame[args.id]
+        cleaned = ids.where(ids.isna(), ids.astype(str).str.strip().str.upper())
+        frame = frame.assign(**{args.id: cleaned})
+    if args.drop_duplicates:  # after --clean-ids: 'T-01 ' and 'T-01' rows may repeat
         frame = frame.drop_duplicates()
     dropped = rows - len(frame)
     data, index, note = _as_tanks(frame, args, features)
@@ -846,7 +865,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--na-values",
-        help="values that mean missing, e.g. -999 or -999,NA (empty cells always are)",
+        help="values that mean missing, e.g. -999, or --na-values=-999,NA for a list "
+        "(empty cells always are)",
     )
     p.add_argument(
         "--freq",

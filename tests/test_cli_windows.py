@@ -187,3 +187,200 @@ def test_windows_imports_no_keras(sensors, capsys, no_keras, args):
     assert err.count("\n") == (0 if code == 0 else 1) and "Traceback" not in err
     assert ("x: (21, 3, 2)" in out) == (code == 0)
     assert no_keras["keras"] is None and no_keras["tensorflow"] is None
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_semicolon_file_with_decimal_commas(tmp_path, capsys):
+    lines = ["Tank ID;Timestamp;Pressure"]
+    whole = write(tmp_path, "whole.csv", "\n".join([*lines, "A;2024-01-01;301"]) + "\n")
+    lines += [f"A;2024-01-0{d}T00:00:00;30{d},5" for d in range(1, 7)]
+    path = write(tmp_path, "semi.csv", "\n".join(lines) + "\n")
+    keys = ["--id", "Tank ID", "--time", "Timestamp", "--look-back", "2"]
+    code, _, err = run(capsys, whole, *keys)
+    assert code == 2 and err == (
+        "klp windows: error: --id: no column 'Tank ID' in whole.csv; columns: "
+        'Tank ID;Timestamp;Pressure; the header holds ";": give --sep ";"\n'
+    )
+    code, _, err = run(capsys, whole, "--look-back", "2")  # no column named at all
+    assert code == 2 and 'has no numeric column; the header holds ";": give --sep ";"' in err
+    # read with commas, "301,5" splits in two: pandas would take the rest as row labels
+    code, _, err = run(capsys, path, "--look-back", "2")
+    assert code == 2 and err == (
+        "klp windows: error: the rows of semi.csv have more fields than its header (Tank "
+        'ID;Timestamp;Pressure); the header holds ";": give --sep ";"\n'
+    )
+    code, _, err = run(capsys, path, *keys, "--sep", ";")
+    assert code == 2 and "(values such as '301,5': give --decimal ',')" in err
+    code, _, err = run(capsys, path, *keys, "--sep", ";", "--features", "Pressure")
+    assert code == 2 and "--features: column 'Pressure' of semi.csv is not numeric" in err
+    assert "give --decimal ','" in err
+    code, out, err = run(capsys, path, *keys, "--sep", ";", "--decimal", ",")
+    assert code == 0, err
+    assert "A: window 0: x=[301.5 302.5] -> y=303.5  (target at Timestamp=2024-01-03" in out
+    code, _, err = run(capsys, path, "--look-back", "2", "--sep", ",", "--decimal", ",")
+    assert code == 2 and err == (
+        "klp windows: error: --sep and --decimal are both ','; a column separator cannot "
+        "also mark decimals\n"
+    )
+    with pytest.raises(SystemExit) as exit_:
+        main(["windows", str(path), "--look-back", "2", "--sep", ";;"])
+    assert exit_.value.code == 2 and "argument --sep: expected one character" in (
+        capsys.readouterr().err
+    )
+
+
+def test_tab_separated(tmp_path, capsys):
+    path = write(tmp_path, "tabs.tsv", "t\tP\n" + "".join(f"{t}\t{t}.5\n" for t in range(5)))
+    code, out, err = run(capsys, path, "--time", "t", "--look-back", "2", "--sep", "\\t")
+    assert code == 0, err
+    assert "window 0: x=[0.5 1.5] -> y=2.5  (target at t=2)" in out
+
+
+# Across the end of daylight-saving time in New York: 01:00 local happens twice.
+DST = [
+    ("2024-11-03T00:00:00-04:00", 1.0),
+    ("2024-11-03T01:00:00-04:00", 2.0),
+    ("2024-11-03T01:00:00-05:00", 3.0),
+    ("2024-11-03T02:00:00-05:00", 4.0),
+    ("2024-11-03T03:00:00-05:00", 5.0),
+]
+
+
+def test_utc_offsets_across_a_dst_change_become_utc(tmp_path, capsys):
+    rows = [
+        f"{tank},{stamp},{value + 10 * k}" for k, tank in enumerate("AB") for stamp, value in DST
+    ]
+    path = write(tmp_path, "dst.csv", "tank,ts,P\n" + "\n".join(rows[::-1]) + "\n")
+    code, out, err = run(capsys, path, "--id", "tank", "--time", "ts", "--look-back", "3")
+    assert code == 0, err  # five distinct hours, evenly spaced in UTC
+    assert "times: UTC, converted from the offsets in the file" in out
+    assert "entities: 2 (one per 'tank'), 5 steps each" in out
+    assert "A: window 0: x=[1. 2. 3.] -> y=4.  (target at ts=2024-11-03 07:00:00+00:00)" in out
+    assert "B: window 0: x=[11. 12. 13.] -> y=14." in out
+    # the same stamps with --time-format and %z: the same UTC times
+    code, out2, err = run(
+        capsys, path, "--id", "tank", "--time", "ts", "--look-back", "3",
+        "--time-format", "%Y-%m-%dT%H:%M:%S%z",
+    )  # fmt: skip
+    assert code == 0, err and "(target at ts=2024-11-03 07:00:00+00:00)" in out2
+
+
+def test_local_wall_clock_times_repeat_an_hour(tmp_path, capsys):
+    rows = [f"A,{stamp[:19]},{value}" for stamp, value in DST]  # offsets cut off
+    path = write(tmp_path, "local.csv", "tank,ts,P\n" + "\n".join(rows) + "\n")
+    code, _, err = run(capsys, path, "--id", "tank", "--time", "ts", "--look-back", "2")
+    assert code == 2 and err.count("\n") == 1 and "2024-11-03 01:00:00" in err
+
+
+def test_stamps_with_and_without_offsets_are_refused(tmp_path, capsys):
+    rows = ["A,2024-11-03T00:00:00-04:00,1", "A,2024-11-03T01:00:00,2", "A,2024-11-03T02:00:00,3"]
+    path = write(tmp_path, "mixed.csv", "tank,ts,P\n" + "\n".join(rows) + "\n")
+    code, _, err = run(capsys, path, "--id", "tank", "--time", "ts", "--look-back", "1")
+    assert code == 2 and err == (
+        "klp windows: error: --time: column 'ts' mixes stamps with and without a UTC offset "
+        "(row 1: '2024-11-03T01:00:00'); give one layout with --time-format\n"
+    )
+    rows[1] = "A,3/11/2024 01:00,2"
+    path = write(tmp_path, "mixed.csv", "tank,ts,P\n" + "\n".join(rows) + "\n")
+    code, _, err = run(capsys, path, "--id", "tank", "--time", "ts", "--look-back", "1")
+    assert code == 2 and "mixes ISO 8601 stamps with others (row 1: '3/11/2024 01:00')" in err
+
+
+@pytest.mark.parametrize(
+    ("header", "args", "expected"),
+    [
+        ("t,P,row", ["--time", "t"], "x: (3, 2, 2)"),  # a real column called row ...
+        ("P,row,series", [], "x: (3, 2, 3)"),  # ... and one called series: no clash
+        ("t,P,row", ["--time", "t", "--features", "P,t"], "the --time column"),
+        ("t,P,row", ["--time", "t", "--id", "row", "--features", "row"], "the --id column"),
+        ("t,P,row", ["--time", "t", "--id", "t"], "--id and --time both name 't'"),
+    ],
+    ids=["row", "series", "features-time", "features-id", "id-is-time"],
+)
+def test_key_columns_never_clash_with_the_file(tmp_path, capsys, header, args, expected):
+    path = write(
+        tmp_path, "keys.csv", header + "\n" + "".join(f"{t},{t}.5,{t}\n" for t in range(5))
+    )
+    code, out, err = run(capsys, path, "--look-back", "2", *args)
+    assert ("Traceback" not in err) and ("overlap" not in err)
+    assert expected in (out if code == 0 else err), err
+    if code == 2:
+        assert err.count("\n") == 1
+    elif "--time" not in args:
+        assert (
+            "window 0: x=[[0. 0.5 0. ] [1. 1.5 1. ]] -> y=[2.  2.5 2. ]  (target at row_=2)" in out
+        )
+
+
+def test_na_values_and_sentinels(tmp_path, capsys):
+    values = ["1", "2", "-999", "4", "5", "missing", "7", "8"]
+    path = write(tmp_path, "na.csv", "t,P\n" + "".join(f"{t},{v}\n" for t, v in enumerate(values)))
+    code, _, err = run(capsys, path, "--time", "t", "--look-back", "1")
+    assert code == 2 and err == (
+        "klp windows: error: na.csv has no numeric column (numbers, and 'missing': give "
+        "--na-values missing); name them with --features\n"
+    )
+    code, _, err = run(capsys, path, "--time", "t", "--look-back", "1", "--na-values=-999,missing")
+    assert code == 2 and "--missing: the file has no 'P' at t=2 (2 missing values in all)" in err
+    code, out, err = run(
+        capsys, path, "--time", "t", "--look-back", "1", "--na-values=-999,missing",
+        "--missing", "drop",
+    )  # fmt: skip
+    assert code == 0, err  # kept: 0->1, 3->4, 6->7; dropped: the four touching t=2 or t=5
+    assert "windows: 3 in all, never across two entities; 4 of 7 dropped" in out
+
+
+def test_the_grid_agrees_with_pandas_resample(tmp_path, capsys):
+    """A half-hourly tank and an hourly one with a gap, on one hourly grid."""
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    a = [(start + pd.Timedelta(minutes=30 * i), 300.0 + i) for i in range(20)]
+    b = [(start + pd.Timedelta(hours=i), 200.0 + 2 * i) for i in range(10) if i not in (4, 5)]
+    rows = [("A", t, v) for t, v in a] + [("B", t, v) for t, v in b]
+    frame = pd.DataFrame(rows, columns=["tank", "ts", "P"])
+    path = tmp_path / "grid.csv"
+    frame.assign(ts=frame["ts"].map(pd.Timestamp.isoformat)).sample(
+        frac=1.0, random_state=1
+    ).to_csv(path, index=False)
+    code, _, err = run(capsys, path, "--id", "tank", "--time", "ts", "--look-back", "2")
+    assert code == 2 and "(option --freq)" in err
+    args = ["--id", "tank", "--time", "ts", "--look-back", "2", "--freq", "h", "--missing", "drop"]
+    code, out, err = run(capsys, path, *args)
+    assert code == 0, err
+    # reference: pandas' resample on the union of the spans, then a plain window loop
+    grid = frame.set_index("ts").groupby("tank")["P"].resample("h").mean().unstack(0)
+    kept = {}
+    for tank in grid:
+        values = grid[tank].to_numpy()
+        kept[tank] = [i for i in range(len(values) - 2) if not np.isnan(values[i : i + 3]).any()]
+    total = sum(map(len, kept.values()))
+    assert f"windows: {total} in all" in out
+    assert f"per entity: A {len(kept['A'])}, B {len(kept['B'])}" in out
+    first = grid["A"].to_numpy()[:3]  # the half-hourly tank: means of two readings
+    assert f"A: first kept window: x=[{first[0]} {first[1]}] -> y={first[2]}" in out
+    assert list(first) == [300.5, 302.5, 304.5]
+    code, out, err = run(capsys, path, *args, "--fill", "interpolate", "--limit", "2")
+    assert code == 0, err and "filled" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fill", "ffill"], "--fill works on a time grid: give --freq too"),
+        (["--freq", "h", "--limit", "2"], "--limit caps what --fill fills"),
+        (["--clean-ids"], "--clean-ids cleans the --id column: give --id too"),
+        (["--freq", "fortnightly"], "(option --freq)"),
+        (["--freq", "h", "--agg", "median_of_means"], "(option --agg)"),
+    ],
+    ids=["fill", "limit", "clean-ids", "freq", "agg"],
+)
+def test_grid_options_are_checked(tmp_path, capsys, args, message):
+    path = write(
+        tmp_path, "g.csv", "t,P\n" + "".join(f"2024-01-01T0{t}:00,{t}\n" for t in range(6))
+    )
+    code, _, err = run(capsys, path, "--time", "t", "--look-back", "2", *args)
+    assert code == 2 and message in err and err.count("\n") == 1, err
