@@ -58,25 +58,38 @@ def _require_stateful(model: Any) -> list[keras.layers.Layer]:
     return layers
 
 
-def _replicas(model: keras.Model) -> int:
-    """How many replicas the model's distribution strategy trains on (1 without one)."""
+def _replicas(model: keras.Model) -> tuple[int, str]:
+    """How many data-parallel replicas the model's batches are split across, and under
+    what: a ``tf.distribute`` strategy the model was built under (TensorFlow), or the
+    ``keras.distribution`` in force (its devices along the batch axis); ``(1, "")``
+    without either."""
     strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only
-    return int(getattr(strategy, "num_replicas_in_sync", 1) or 1)
+    replicas = int(getattr(strategy, "num_replicas_in_sync", 1) or 1)
+    if replicas > 1:
+        return replicas, type(strategy).__name__
+    distribution = keras.distribution.distribution()
+    if distribution is not None:
+        mesh = distribution.device_mesh
+        axis = distribution.batch_dim_name
+        if axis in mesh.axis_names:
+            replicas = int(mesh.shape[mesh.axis_names.index(axis)])
+        if replicas > 1:
+            return replicas, f"keras.distribution.{type(distribution).__name__}"
+    return 1, ""
 
 
 def _refuse_replicas(model: keras.Model, what: str) -> None:
-    replicas = _replicas(model)
+    replicas, under = _replicas(model)
     if replicas > 1:
         fail(
             "model",
-            f"built outside a distribution strategy for {what}: under a strategy with "
-            f"{replicas} replicas each replica receives a slice of every batch while a "
-            "stateful layer's states hold the whole batch, so row i would not continue "
-            "row i; train stateful models on one device (or give each worker its own "
-            "sequences and model)",
+            f"used without data parallelism for {what}: under a distribution strategy or a "
+            f"keras.distribution with {replicas} replicas each replica receives a slice of "
+            "every batch while a stateful layer's states hold the whole batch, so row i "
+            "would not continue row i; train stateful models on one device (or give each "
+            "worker its own sequences and model)",
             model.name,
-            shown=f"model {model.name!r} under {type(model.distribute_strategy).__name__} "
-            f"with {replicas} replicas",
+            shown=f"model {model.name!r} under {under} with {replicas} replicas",
         )
 
 

@@ -1,0 +1,369 @@
+"""Data-parallel training in two processes (JAX, gloo collectives on CPU), and a job that
+loses a worker mid-epoch and resumes from its checkpoint.
+
+Every process is started from ``benchmarks/multiprocess.py``, the script a user starts
+once per machine, with ``KERAS_BACKEND=jax``; the main process keeps its own backend. One
+module fixture runs, all at once: the single-process reference on the same global
+batches, an uninterrupted two-process job, and a job whose process 1 is SIGKILLed in the
+middle of epoch 1 and which is then restarted. Every process it starts is killed in the
+end, whatever happened.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from keras_lstm_patterns import distributed
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "multiprocess.py"
+CASES = ["many_to_one:series", "many_to_many:tanks"]  # a 2-D series; a 3-D tank source
+LOST = CASES[0]  # the job that loses a worker
+EPOCHS = 3
+KILL_AT = "1:3"  # process 1 stops after batch 3 of epoch 1 (0-based), then is SIGKILLed
+DEADLINE = 900  # seconds for the whole fixture (a loaded two-core machine)
+
+needs_jax = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="the multi-process path runs on JAX"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+class Processes:
+    """Start script processes with output in files; ``close`` kills what still runs."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.running: dict[str, subprocess.Popen] = {}
+        self.deadline = time.monotonic() + DEADLINE
+
+    def start(self, name: str, *args: str) -> None:
+        env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
+        env.pop("XLA_FLAGS", None)
+        out = open(self.folder / f"{name}.out", "w")
+        err = open(self.folder / f"{name}.err", "w")
+        self.running[name] = subprocess.Popen(
+            [sys.executable, str(SCRIPT), *args],
+            stdout=out,
+            stderr=err,
+            env=env,
+            start_new_session=True,  # its own process group: killed with its children
+        )
+        out.close()
+        err.close()
+
+    def job(self, name: str, *args: str, extra: dict[int, list[str]] | None = None) -> None:
+        """Two processes of one job on a fresh localhost port."""
+        port = free_port()
+        for i in (0, 1):
+            more = (extra or {}).get(i, [])
+            common = ["--coordinator", f"localhost:{port}", "--processes", "2"]
+            self.start(f"{name}{i}", *args, *common, "--process-id", str(i), *more)
+
+    def output(self, name: str) -> str:
+        return (self.folder / f"{name}.out").read_text()
+
+    def failure(self, name: str) -> str:
+        err = (self.folder / f"{name}.err").read_text()
+        return f"{name} exited with {self.running[name].returncode}:\n{err[-3000:]}"
+
+    def wait_for(self, name: str, text: str) -> None:
+        while text not in self.output(name):
+            assert self.running[name].poll() is None, self.failure(name)
+            assert time.monotonic() < self.deadline, f"{name} never printed {text!r}"
+            time.sleep(0.2)
+
+    def finish(self, *names: str) -> dict[str, dict]:
+        """Wait for each process to end well; its ``RESULT`` object."""
+        results = {}
+        for name in names:
+            left = max(1.0, self.deadline - time.monotonic())
+            try:
+                code = self.running[name].wait(timeout=left)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"{name} still running after {DEADLINE} s")
+            assert code == 0, self.failure(name)
+            lines = [ln for ln in self.output(name).splitlines() if ln.startswith("RESULT ")]
+            assert lines, self.failure(name)
+            results[name] = json.loads(lines[-1][len("RESULT ") :])
+        return results
+
+    def kill(self, name: str) -> None:
+        proc = self.running[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def close(self) -> None:
+        for name in self.running:
+            self.kill(name)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("multiprocess")
+    common = ["--epochs", str(EPOCHS), "--shuffle"]
+    cases = [arg for case in CASES for arg in ("--case", case)]
+    procs = Processes(folder)
+    try:
+        procs.start("reference", *common, *cases, "--as-shards", "2")
+        procs.job("full", *common, *cases, "--backup", str(folder / "full"))
+        lost = [*common, "--case", LOST, "--backup", str(folder / "lost")]
+        procs.job("lost", *lost, extra={1: ["--pause-at", KILL_AT]})
+
+        procs.wait_for("lost1", "PAUSED")  # mid-epoch 1: epoch 0's checkpoint is written
+        procs.kill("lost1")
+        procs.kill("lost0")  # the job manager restarts the whole job
+        backup = distributed.Backup(folder / "lost" / LOST.replace(":", "-"))
+        checkpoints = backup.epochs()
+        before = {
+            name: [
+                json.loads(ln[len("EPOCH ") :])
+                for ln in procs.output(name).splitlines()
+                if ln.startswith("EPOCH ")
+            ]
+            for name in ("lost0", "lost1")
+        }
+        procs.job("resumed", *lost)
+
+        out = procs.finish("reference", "full0", "full1", "resumed0", "resumed1")
+    finally:
+        procs.close()
+    return {**out, "checkpoints": checkpoints, "before": before}
+
+
+@needs_jax
+@pytest.mark.parametrize("case", CASES, ids=["many_to_one-series", "many_to_many-tanks"])
+def test_two_processes_train_as_one_on_the_same_global_batches(runs, case):
+    reference = runs["reference"]["runs"][case]
+    assert len(reference["losses"]) == EPOCHS
+    assert reference["losses"][-1] < reference["losses"][0]  # it trained
+    for name in ("full0", "full1"):
+        run = runs[name]["runs"][case]
+        assert runs[name]["processes"] == 2
+        assert run["batches_per_epoch"] == reference["batches_per_epoch"]
+        np.testing.assert_allclose(run["losses"], reference["losses"], rtol=1e-6, atol=0)
+        for got, want in zip(run["weights"], reference["weights"], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+@needs_jax
+def test_both_processes_end_with_the_same_weights(runs):
+    for case in CASES:
+        a, b = (runs[name]["runs"][case]["weights"] for name in ("full0", "full1"))
+        assert a == b  # replicated: bit for bit
+
+
+@needs_jax
+def test_a_lost_worker_resumes_from_the_last_finished_epoch(runs):
+    k = int(KILL_AT.split(":")[0])
+    # killed in the middle of epoch k: only the checkpoint after epoch k-1 exists
+    assert runs["checkpoints"] == [k]
+    for name in ("lost0", "lost1"):
+        assert [e["epoch"] for e in runs["before"][name]] == list(range(k))
+    full = runs["full0"]["runs"][LOST]
+    for name in ("resumed0", "resumed1"):
+        resumed = runs[name]["runs"][LOST]
+        assert resumed["start_epoch"] == k  # no epoch lost, none repeated
+        # the same losses from epoch k on as the uninterrupted job, and the same weights
+        np.testing.assert_allclose(resumed["losses"], full["losses"][k:], rtol=1e-6, atol=0)
+        for got, want in zip(resumed["weights"], full["weights"], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    # what was done before the loss matches the uninterrupted job too
+    before = [e["loss"] for e in runs["before"]["lost0"]]
+    np.testing.assert_allclose(before, full["losses"][:k], rtol=1e-6, atol=0)
+
+
+# The checkpoint itself, in this process (any backend).
+
+
+def tiny_model() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    return model
+
+
+XY = (np.linspace(-1, 1, 48).reshape(16, 3).astype("float32"), np.ones((16, 1), "float32"))
+
+
+def test_backup_resumes_where_an_uninterrupted_run_would_be(tmp_path):
+    whole = tiny_model()
+    full = whole.fit(*XY, batch_size=4, epochs=4, shuffle=False, verbose=0).history["loss"]
+
+    first = tiny_model()
+    backup = distributed.Backup(tmp_path)
+    first.fit(*XY, batch_size=4, epochs=2, shuffle=False, callbacks=[backup], verbose=0)
+    assert backup.epochs() == [1, 2]
+
+    again = tiny_model()  # a fresh process: same seed, fresh optimizer
+    start = backup.restore(again)
+    assert start == 2
+    rest = again.fit(
+        *XY, batch_size=4, epochs=4, initial_epoch=start, shuffle=False, callbacks=[backup]
+    ).history["loss"]
+    np.testing.assert_allclose(rest, full[2:], rtol=1e-6)  # optimizer state came back too
+    for got, want in zip(again.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert backup.epochs() == [3, 4]  # the two newest kept
+
+
+def test_a_half_written_checkpoint_is_never_read(tmp_path):
+    model = tiny_model()
+    backup = distributed.Backup(tmp_path)
+    model.fit(*XY, batch_size=4, epochs=2, shuffle=False, callbacks=[backup], verbose=0)
+    saved = [w.copy() for w in model.get_weights()]
+    # killed while writing epoch 3: the partial file keeps its temporary name
+    (tmp_path / ".partial-99-epoch-3.weights.h5").write_bytes(b"\x89HDF\r\n")
+    # a newest file that storage lost half of is passed over for the one before
+    newest = backup.path(2).read_bytes()
+    backup.path(2).write_bytes(newest[: len(newest) // 2])
+    fresh = tiny_model()
+    assert backup.restore(fresh) == 1
+    assert not np.allclose(fresh.get_weights()[0], saved[0])  # epoch 1's, not epoch 2's
+
+
+def test_keras_backup_and_restore_cannot_read_a_half_written_file(tmp_path):
+    """What the package's Backup avoids: Keras's callback rewrites its one file in place,
+    and a truncated file stops the restarted ``fit`` (no ``double_checkpoint``)."""
+    model = tiny_model()
+    keras_backup = keras.callbacks.BackupAndRestore(tmp_path, delete_checkpoint=False)
+    model.fit(*XY, batch_size=4, epochs=2, callbacks=[keras_backup], verbose=0)
+    weights = tmp_path / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(OSError):
+        tiny_model().fit(*XY, batch_size=4, epochs=3, callbacks=[keras_backup], verbose=0)
+
+
+def test_backup_refusals(tmp_path):
+    with pytest.raises(ValueError, match=r"`keep` must be a positive integer\. Received: keep=0"):
+        distributed.Backup(tmp_path, keep=0)
+    with pytest.raises(ValueError, match=r"`directory` must be a folder path"):
+        distributed.Backup("")
+    with pytest.raises(TypeError, match=r"`model` must be a keras\.Model"):
+        distributed.Backup(tmp_path).restore("model")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("localhost", 2, 0), '`coordinator` must be a "host:port" string'),
+        (("localhost:1234", 0, 0), "`num_processes` must be a positive integer"),
+        (("localhost:1234", 2, 2), "`process_id` must be between 0 and 1. Received: process_id=2"),
+    ],
+    ids=["address", "processes", "process_id"],
+)
+def test_initialize_refuses_bad_arguments(args, message):
+    with pytest.raises(ValueError, match=message):
+        distributed.initialize(*args)
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="the refusal of other backends")
+def test_initialize_needs_jax():
+    with pytest.raises(ValueError, match="`KERAS_BACKEND` must be jax for multi-process"):
+        distributed.initialize("localhost:1234", 2, 0)
+
+
+def test_outside_a_job_there_is_one_process():
+    assert (distributed.process_index(), distributed.process_count()) == (0, 1)
+
+
+# Stateful models refuse a multi-device keras.distribution, as they refuse a strategy.
+
+STATEFUL_REFUSALS = r"""
+import json, numpy as np, keras
+d = keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+keras.distribution.set_distribution(d)
+from keras_lstm_patterns import stateful, stateful_generator
+gen = stateful_generator(1, batch_size=4, units=4)
+gen.compile(optimizer="adam", loss="mse")
+x = np.zeros((4, 6, 1), "float32")
+calls = {
+    "fit_stateful": lambda: stateful.fit_stateful(gen, x, x, epochs=1, batch_size=4, verbose=0),
+    "generate": lambda: stateful.generate(gen, x[:, :1], 3),
+    "forecast": lambda: stateful.forecast(gen, x, 3),
+    "predict_chunks": lambda: stateful.predict_chunks(gen, x, 3),
+}
+out = {"devices": len(keras.distribution.list_devices())}
+for name, call in calls.items():
+    try:
+        call()
+        out[name] = None
+    except ValueError as err:
+        out[name] = str(err)
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def jax_refusals() -> dict:
+    env = dict(
+        os.environ,
+        KERAS_BACKEND="jax",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        XLA_FLAGS="--xla_force_host_platform_device_count=2",
+    )
+    with tempfile.TemporaryDirectory() as cwd:
+        done = subprocess.run(
+            [sys.executable, "-c", STATEFUL_REFUSALS],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
+            timeout=DEADLINE,
+        )
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+@needs_jax
+@pytest.mark.parametrize("call", ["fit_stateful", "generate", "forecast", "predict_chunks"])
+def test_stateful_under_a_two_device_keras_distribution_is_refused(jax_refusals, call):
+    assert jax_refusals["devices"] == 2
+    message = jax_refusals[call]
+    assert message is not None, f"{call} ran under DataParallel on 2 devices instead of refusing"
+    assert "under keras.distribution.DataParallel with 2 replicas" in message
+    assert "row i would not continue row i" in message
+
+
+@pytest.mark.parametrize("call", ["generate", "predict_chunks"])
+def test_the_refusal_reads_the_distribution_in_force(call):
+    """In this process, on any backend: a two-device DataParallel set is refused; one
+    device, or none, is not."""
+    from keras_lstm_patterns import stateful, stateful_generator
+
+    gen = stateful_generator(1, batch_size=2, units=3)
+    x = np.zeros((2, 4, 1), "float32")
+    run = {
+        "generate": lambda: stateful.generate(gen, x[:, :1], 2),
+        "predict_chunks": lambda: stateful.predict_chunks(gen, x, 2),
+    }[call]
+    run()
+    try:
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=["cpu:0"]))
+        run()
+        two = keras.distribution.DataParallel(devices=["cpu:0", "cpu:1"])
+        keras.distribution.set_distribution(two)
+        with pytest.raises(ValueError, match="row i would not continue row i") as err:
+            run()
+        assert "keras.distribution.DataParallel with 2 replicas" in str(err.value)
+    finally:
+        keras.distribution.set_distribution(None)
