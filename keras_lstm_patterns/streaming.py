@@ -13,10 +13,18 @@ from typing import Any
 import keras
 import numpy as np
 
-from ._checks import as_array, check_bool, check_finite, check_int, fail, is_int
-from .series import _target_columns, window_count
+from ._checks import as_array, check_bool, check_choice, check_int, fail, is_int
+from .series import (
+    MISSING,
+    _target_columns,
+    check_missing,
+    check_not_padded,
+    kept_windows,
+    observed_mask,
+    window_count,
+)
 
-__all__ = ["WindowDataset"]
+__all__ = ["WindowDataset", "affine_order"]
 
 
 def _file_mapping(arr: np.ndarray) -> mmap.mmap | None:
@@ -32,6 +40,25 @@ def _file_mapping(arr: np.ndarray) -> mmap.mmap | None:
     return None
 
 
+_EXACT_INT64 = 3_037_000_499  # the largest n with (n - 1) ** 2 + n - 1 < 2**63
+
+
+def affine_order(k: np.ndarray, a: int, c: int, n: int) -> np.ndarray:
+    """``(a * k + c) % n`` exactly, for window numbers ``k`` in ``[0, n)``.
+
+    With ``gcd(a, n) == 1`` this is a permutation of ``range(n)``: every window exactly
+    once per epoch. In int64 the product ``a * k`` overflows once ``n`` passes about
+    3e9, so beyond that the arithmetic is done with Python's unbounded integers (one
+    batch at a time: a few hundred numbers).
+
+    >>> affine_order(np.arange(5), 3, 1, 5)
+    array([1, 4, 2, 0, 3])
+    """
+    if n <= _EXACT_INT64:
+        return (a * np.asarray(k, dtype=np.int64) + c) % n
+    return np.array([(a * v + c) % n for v in np.asarray(k).tolist()], dtype=np.int64)
+
+
 class WindowDataset(keras.utils.PyDataset):
     """Look-back windows cut on demand, one batch at a time, for ``model.fit``.
 
@@ -40,7 +67,15 @@ class WindowDataset(keras.utils.PyDataset):
     source ``(entities, T, features)`` (tanks) gives windows within each entity, never
     across two. ``shuffle=True`` permutes the window start indices each epoch (with a
     random affine permutation, so no index array is stored); the values inside a window
-    are never reordered. Each batch is checked for NaN and inf as it is cut.
+    are never reordered, and every window is served exactly once per epoch at any size
+    (the permutation's arithmetic is exact beyond int64).
+
+    Missing steps (NaN) are refused: an in-memory array is checked whole when the data
+    set is made, a memmap batch by batch as it is cut (naming the remedies). With
+    ``missing="drop"`` the series is read once to keep only the windows whose inputs and
+    targets are all present (and, with ``observed``, whose target steps were observed):
+    their numbers are stored, 8 bytes per kept window. An array that
+    ``tanks(..., pad=...)`` padded is refused.
 
     For several workers (``MultiWorkerMirroredStrategy``), give each its own
     ``shard_index`` out of ``num_shards``: worker ``i`` takes every ``num_shards``-th
@@ -58,6 +93,10 @@ class WindowDataset(keras.utils.PyDataset):
         seed: for the shuffling (the same on every worker when sharding).
         num_shards, shard_index: this worker's share of the windows.
         targets: the columns ``y`` holds, as in :func:`look_back`.
+        missing: ``"raise"`` (refuse NaN) or ``"drop"`` (skip windows that touch one),
+            as in :func:`look_back`.
+        observed: None, a bool ``(entities, time)`` mask or a ``TankIndex``: windows
+            whose target steps are False are skipped.
         **kwargs: passed to ``keras.utils.PyDataset`` (``workers``...).
 
     >>> ds = WindowDataset(np.arange(100.0), 10, batch_size=32)
@@ -82,10 +121,13 @@ class WindowDataset(keras.utils.PyDataset):
         num_shards: int = 1,
         shard_index: int = 0,
         targets: Any = None,
+        missing: str = "raise",
+        observed: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         arr = as_array("series", series)  # a memmap stays a view of the file
+        ndim, given = arr.ndim, arr
         if arr.ndim in (1, 2) and arr.size:
             arr = arr.reshape(1, arr.shape[0], -1)
         if arr.ndim != 3:
@@ -115,14 +157,41 @@ class WindowDataset(keras.utils.PyDataset):
         self.series = arr
         self._mapping = _file_mapping(arr)
         self.per_entity = window_count(t, self.look_back, horizon=self.horizon, stride=self.stride)
-        self.total = arr.shape[0] * self.per_entity  # windows of all shards
+        self.missing = check_choice("missing", missing, MISSING)
+        self.targets = _target_columns(targets, series, arr.shape[2])
+        check_not_padded("series", arr, observed)
+        mask = observed_mask(observed, arr, 3 if ndim == 3 else ndim)
+        self._kept = None  # window numbers kept when some are dropped
+        if self.missing == "drop" or mask is not None:
+            has_nan = check_missing("series", given, allow_nan=self.missing == "drop")
+            keep = kept_windows(
+                arr,
+                self.look_back,
+                horizon=self.horizon,
+                stride=self.stride,
+                columns=self.targets,
+                has_nan=has_nan,
+                observed=mask,
+            )
+            if keep is not None:
+                self._kept = np.flatnonzero(keep.reshape(-1))
+        elif self._mapping is None and arr.flags.c_contiguous:
+            check_missing("series", given, allow_nan=False)  # in memory: one pass now
+        self.total = (  # windows of all shards
+            arr.shape[0] * self.per_entity if self._kept is None else len(self._kept)
+        )
+        if self.total == 0:
+            fail(
+                "series",
+                "at least one window whose inputs and targets are all present",
+                shown=f"0 of {arr.shape[0] * self.per_entity} windows complete",
+            )
         if self.total < self.num_shards:
             fail("num_shards", f"at most the number of windows ({self.total})", num_shards)
         self.count = len(range(self.shard_index, self.total, self.num_shards))  # this shard
         self.shuffle = check_bool("shuffle", shuffle)
         if seed is not None and not (is_int(seed) and seed >= 0):
             fail("seed", "None or an integer >= 0", seed)
-        self.targets = _target_columns(targets, series, arr.shape[2])
         self._rng = np.random.default_rng(seed)
         self._affine = (1, 0)
         if self.shuffle:
@@ -160,13 +229,21 @@ class WindowDataset(keras.utils.PyDataset):
         return self.num_batches
 
     def positions(self, i: int) -> np.ndarray:
-        """The window numbers in batch ``i`` (entity * windows_per_entity + window)."""
+        """The window numbers in batch ``i`` (entity * windows_per_entity + window).
+
+        Args:
+            i: the batch number.
+
+        Returns:
+            ``(batch,)`` int64 window numbers.
+        """
         k = np.arange(
             i * self.batch_size, min(self.count, (i + 1) * self.batch_size), dtype=np.int64
         )
         k = k * self.num_shards + self.shard_index  # this shard's places in the order
         a, c = self._affine
-        return (a * k + c) % self.total
+        pos = affine_order(k, a, c, self.total)
+        return pos if self._kept is None else self._kept[pos]
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         if not is_int(i):
@@ -182,6 +259,6 @@ class WindowDataset(keras.utils.PyDataset):
         x = self.series[entity[:, None], steps]
         ahead = start[:, None] + self.look_back + np.arange(self.horizon)
         y = self.series[entity[:, None], ahead][..., self.targets]
-        check_finite(f"series (batch {i})", x)
-        check_finite(f"series (batch {i})", y)
+        check_missing(f"series (batch {i})", x, allow_nan=False)
+        check_missing(f"series (batch {i})", y, allow_nan=False)
         return x, (y[:, 0] if self.horizon == 1 else y)

@@ -26,9 +26,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._checks import as_array, as_series, check_finite, check_int, fail
+from ._checks import as_array, as_series, check_choice, check_finite, check_int, fail
+from .series import (
+    MISSING,
+    _as_tanks,
+    _target_columns,
+    check_not_padded,
+    kept_windows,
+    observed_mask,
+    window_count,
+)
 from .series import TankIndex as TankIndex
-from .series import _target_columns, as_tanks, window_count
 from .series import split as split
 from .series import tanks as tanks
 
@@ -80,17 +88,28 @@ def look_back(
     horizon: int = 1,
     stride: int = 1,
     targets: Any = None,
+    missing: str = "raise",
+    observed: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Look-back windows and the values that follow them.
 
     ``x[i] = series[i*stride : i*stride + look_back]`` and ``y[i]`` is the value right
     after that window (or the next ``horizon`` values). The classic tutorial's
     ``create_dataset`` loop makes ``n - look_back - 1`` samples and so silently drops
-    the last window; this makes all ``(n - look_back - horizon) // stride + 1``.
+    the last window; this makes all ``(n - look_back - horizon) // stride + 1``
+    (:func:`window_count`).
 
     A tank array ``(entities, T, features)`` gives the windows inside each entity, never
     across two, entity after entity: windows ``e * per_entity ... (e + 1) * per_entity - 1``
     are entity ``e``'s, with ``per_entity = (T - look_back - horizon) // stride + 1``.
+
+    Missing steps (NaN, e.g. from ``tanks(..., freq=...)``) are refused unless
+    ``missing="drop"``: then only the windows whose inputs (every feature) and targets
+    are all present are kept, and ``observed`` (``index.observed``) also drops the
+    windows whose target steps were filled rather than measured.
+    ``index.window_rows(..., missing="drop", observed=True)`` names exactly the kept
+    windows' ``(id, time)``. An array that ``tanks(..., pad=...)`` padded is refused (its
+    padded steps would become inputs and targets); one that only looks padded warns.
 
     Args:
         series: ``(time,)``, ``(time, features)`` (array, ``Series`` or ``DataFrame`` in
@@ -100,20 +119,28 @@ def look_back(
         horizon: how many following values form the target.
         stride: distance between the starts of two windows.
         targets: the columns ``y`` holds: a position, a sequence of positions, or column
-            names when ``series`` is a ``DataFrame``; ``None`` for every column.
+            names when ``series`` is a ``DataFrame`` (names first: with integer column
+            labels an integer is a name); ``None`` for every column.
+        missing: ``"raise"`` (refuse NaN, naming the first) or ``"drop"`` (keep the
+            windows without one).
+        observed: None, or a bool ``(entities, time)`` array (``(time,)`` for a 1-D/2-D
+            series) or a :class:`TankIndex`: windows whose target steps are False are
+            dropped.
 
     Returns:
         ``(x, y)``: ``x`` is ``(samples, steps=look_back, features)``; ``y`` is
         ``(samples, targets)`` for ``horizon=1`` and ``(samples, horizon, targets)``
-        otherwise. For a 1-D or 2-D series both are read-only views of it (no values
-        copied); for a 3-D series they are read-only copies, ``x`` of
-        ``samples * look_back * features`` values (use :class:`WindowDataset` when that
-        does not fit in memory). ``y`` of non-consecutive ``targets`` is a copy.
+        otherwise. For a 1-D or 2-D series with every window kept both are read-only
+        views of it (no values copied); for a 3-D series, or when windows are dropped,
+        they are read-only copies, ``x`` of ``samples * look_back * features`` values
+        (use :class:`WindowDataset` when that does not fit in memory). ``y`` of
+        non-consecutive ``targets`` is a copy.
 
     Raises:
         ValueError: a size out of range, a series that is not 1-D/2-D/3-D, not real
-            numbers, holds NaN or inf, or whose time index is not increasing; unknown
-            ``targets``.
+            numbers, holds inf (or NaN without ``missing="drop"``), was padded by
+            ``tanks``, or whose time index is not increasing; unknown ``targets``; an
+            ``observed`` mask of the wrong shape.
 
     >>> x, y = look_back(np.arange(10.0), 3)
     >>> x.shape, y.shape
@@ -124,8 +151,14 @@ def look_back(
     >>> x, y = look_back(tanks3, 5, targets=0)  # predict pressure only
     >>> x.shape, y.shape
     ((45, 5, 2), (45, 1))
+    >>> gappy = np.array([1.0, 2.0, np.nan, 4.0, 5.0, 6.0])
+    >>> x, y = look_back(gappy, 2, missing="drop")  # windows touching step 2 dropped
+    >>> x[:, :, 0], y[:, 0]
+    (array([[4., 5.]]), array([6.]))
     """
-    arr, ndim = as_tanks(series)
+    missing = check_choice("missing", missing, MISSING)
+    arr, ndim, has_nan = _as_tanks(series, allow_nan=missing == "drop")
+    check_not_padded("series", arr, observed)
     is_3d = ndim == 3
     n = arr.shape[1]
     if n < 2:
@@ -139,12 +172,26 @@ def look_back(
     )
     stride = check_int("stride", stride)
     columns = _target_columns(targets, series, arr.shape[2])
+    mask = observed_mask(observed, arr, ndim)
+    keep = kept_windows(
+        arr,
+        look_back,
+        horizon=horizon,
+        stride=stride,
+        columns=columns,
+        has_nan=has_nan,
+        observed=mask,
+    )
     count = window_count(n, look_back, horizon=horizon, stride=stride)
     xs, ys = [], []
-    for entity in arr:
-        xs.append(_windows(entity, 0, look_back, count, stride))
-        ys.append(_windows(entity, look_back, horizon, count, stride)[..., columns])
-    if is_3d and len(arr) != 1:
+    for e, entity in enumerate(arr):
+        xe = _windows(entity, 0, look_back, count, stride)
+        ye = _windows(entity, look_back, horizon, count, stride)[..., columns]
+        if keep is not None:
+            xe, ye = xe[keep[e]], ye[keep[e]]
+        xs.append(xe)
+        ys.append(ye)
+    if (is_3d and len(arr) != 1) or keep is not None:
         x, y = np.concatenate(xs), np.concatenate(ys)
         x.flags.writeable = y.flags.writeable = False
     else:

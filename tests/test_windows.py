@@ -243,9 +243,9 @@ def test_tanks_errors():
     dup = pd.concat([frame, frame.iloc[:1]])
     with pytest.raises(ValueError, match=r"`frame` must be one row per \(id, t\).*id=0, t=0"):
         windows.tanks(dup, id="id", time="t", features="x", pad=0.0)
-    nan = frame.assign(x=[1.0, np.nan, 3.0])
-    with pytest.raises(ValueError, match=r"`frame` must be finite.*frame.loc\[1, 'x'\]=nan"):
-        windows.tanks(nan, id="id", time="t", features="x", pad=0.0)
+    inf = frame.assign(x=[1.0, np.inf, 3.0])  # an empty cell (NaN) is a missing step now
+    with pytest.raises(ValueError, match=r"`frame` must be finite.*frame.loc\[1, 'x'\]=inf"):
+        windows.tanks(inf, id="id", time="t", features="x", pad=0.0)
     with pytest.raises(ValueError, match=r"`frame` must be a pandas.DataFrame"):
         windows.tanks(np.zeros((2, 2)), id="id", time="t", features="x")
 
@@ -371,8 +371,18 @@ def test_window_dataset_errors():
         windows.WindowDataset(np.arange(10.0), 2, batch_size=2, num_shards=20)
     with pytest.raises(ValueError, match=r"`stride` must be a positive integer"):
         windows.WindowDataset(np.arange(10.0), 2, batch_size=2, stride=0)
-    ds = windows.WindowDataset(np.array([1.0, 2.0, np.nan, 4.0, 5.0]), 2, batch_size=2)
-    with pytest.raises(ValueError, match=r"`series \(batch 0\)` must be finite"):
+    with pytest.raises(
+        ValueError, match=r"`series` must be finite.*missing=.drop.*series\[2\]=nan"
+    ):
+        windows.WindowDataset(np.array([1.0, 2.0, np.nan, 4.0, 5.0]), 2, batch_size=2)
+
+
+def test_window_dataset_refuses_nan_in_a_memmap_batch_by_batch(tmp_path):
+    mm = np.lib.format.open_memmap(tmp_path / "s.npy", mode="w+", dtype="float64", shape=(5,))
+    mm[:] = [1.0, 2.0, np.nan, 4.0, 5.0]
+    mm.flush()
+    ds = windows.WindowDataset(np.load(tmp_path / "s.npy", mmap_mode="r"), 2, batch_size=2)
+    with pytest.raises(ValueError, match=r"`series \(batch 0\)` must be finite.*missing="):
         ds[0]
 
 
@@ -435,10 +445,10 @@ def test_tanks_accepts_periods_and_numbers():
     [
         (lambda f: f.set_index(f.index + 1000), {}, None, None),
         (
-            lambda f: f.assign(pressure=f["pressure"].where(f.index != 7)),
+            lambda f: f.assign(pressure=f["pressure"].where(f.index != 7, -np.inf)),
             {},
             ValueError,
-            r"`frame` must be finite.*frame.loc\[7, 'pressure'\]=nan",
+            r"`frame` must be finite.*frame.loc\[7, 'pressure'\]=-inf",
         ),
         (
             lambda f: f.assign(timestamp=f["timestamp"].where(f.index != 5)),
@@ -473,7 +483,7 @@ def test_tanks_accepts_periods_and_numbers():
     ],
     ids=[
         "row-labels-ok",
-        "nan-value",
+        "inf-value",
         "missing-time",
         "missing-id",
         "duplicate",
