@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import baselines
-from ._checks import check_choice, check_fraction, check_int, fail, is_int
+from ._checks import as_array, check_choice, check_fraction, check_int, fail, is_int
 from .windows import look_back as _look_back
 
 __all__ = [
@@ -71,15 +71,13 @@ class _Series:
     def __init__(self, name: str, series: Any):
         self.time: np.ndarray | None = None
         self.features: list[Any] | None = None
+        # the windows' real-array check: real numbers only, a time index in time order
+        raw = as_array(name, series)
         if isinstance(series, pd.Series | pd.DataFrame):
             self.time = series.index.to_numpy()
             if isinstance(series, pd.DataFrame):
                 self.features = list(series.columns)
-            series = series.to_numpy()
-        try:
-            arr = np.asarray(series, dtype="float64")
-        except (TypeError, ValueError):
-            fail(name, "numeric", None, shown=f"{name} of type {type(series).__name__}")
+        arr = raw.astype("float64")
         if arr.ndim not in (1, 2, 3):
             fail(
                 name,
@@ -113,6 +111,63 @@ class _Series:
             2: f"({steps}, {self.width})",
             3: f"({self.entities}, {steps}, {self.width})",
         }[self.ndim]
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as its Python value, for messages (``3``, not ``np.int64(3)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+_FRAME_COLUMNS = ("model", "origin", "step", "actual", "forecast")
+
+
+def _check_frame(name: str, frame: Any) -> pd.DataFrame:
+    """A backtest frame: its columns, real finite values, one row per forecast value."""
+    if not isinstance(frame, pd.DataFrame) or not set(_FRAME_COLUMNS) <= set(frame.columns):
+        fail(
+            name,
+            "a backtest frame with columns " + ", ".join(sorted(_FRAME_COLUMNS)),
+            None,
+            shown=f"{name} of type {type(frame).__name__}"
+            + (f" with columns {list(frame.columns)}" if isinstance(frame, pd.DataFrame) else ""),
+        )
+    if len(frame) == 0:
+        fail(name, "a backtest frame with rows", None, shown=f"{name} with 0 rows")
+    for column in ("origin", "step", "actual", "forecast"):
+        values = frame[column].to_numpy()
+        integral = column in ("origin", "step")
+        kinds = (np.integer,) if integral else (np.integer, np.floating)
+        if not any(np.issubdtype(values.dtype, k) for k in kinds) or values.dtype == bool:
+            fail(
+                name,
+                f"a backtest frame whose `{column}` column holds "
+                + ("integers" if integral else "real numbers"),
+                None,
+                shown=f"{name}[{column!r}] with dtype {values.dtype}",
+            )
+        if not integral and not np.isfinite(values).all():
+            k = int(np.argmax(~np.isfinite(values)))
+            fail(
+                name,
+                f"a backtest frame of finite `{column}` values (a forecast that is NaN "
+                "or inf cannot be scored; fix or drop that row)",
+                None,
+                shown=f"{name}.loc[{_plain(frame.index[k])!r}, {column!r}]={_plain(values[k])!r}",
+            )
+    keys = [c for c in ("model", "origin", "entity", "feature", "step") if c in frame]
+    repeated = frame.duplicated(subset=keys)
+    if repeated.any():
+        k = int(np.argmax(repeated.to_numpy()))
+        row = frame.iloc[k]
+        fail(
+            name,
+            "one row per " + ", ".join(keys) + " (the same backtest concatenated twice "
+            "would count its rows twice)",
+            None,
+            shown=f"{name}.loc[{_plain(frame.index[k])!r}] repeats "
+            + ", ".join(f"{c}={_plain(row[c])!r}" for c in keys),
+        )
+    return frame
 
 
 def _model_name(forecaster: Any) -> str:
@@ -298,15 +353,7 @@ def score(frame: pd.DataFrame, series: Any, *, season: int = 1) -> pd.DataFrame:
     >>> score(frame, y).loc[("drift", "all")].round(3).tolist()
     [6.0, 19.908, 17.667, 2.758]
     """
-    need = {"model", "origin", "step", "actual", "forecast"}
-    if not isinstance(frame, pd.DataFrame) or not need <= set(frame.columns):
-        fail(
-            "frame",
-            "a backtest frame with columns " + ", ".join(sorted(need)),
-            None,
-            shown=f"{type(frame).__name__}"
-            + (f" with columns {list(frame.columns)}" if isinstance(frame, pd.DataFrame) else ""),
-        )
+    frame = _check_frame("frame", frame)
     s = _Series("series", series)
     origin = frame["origin"].to_numpy()
     step = frame["step"].to_numpy()
@@ -360,7 +407,8 @@ def score(frame: pd.DataFrame, series: Any, *, season: int = 1) -> pd.DataFrame:
     intervals = {"lower", "upper"} <= set(frame.columns)
     if intervals:
         inside = (frame["lower"] <= frame["actual"]) & (frame["actual"] <= frame["upper"])
-        parts["inside"] = inside.to_numpy(dtype=float)
+        has = frame["lower"].notna() & frame["upper"].notna()  # rows of interval models
+        parts["inside"] = np.where(has, inside.to_numpy(dtype=float), np.nan)
     keys = ["model", "feature"] if "feature" in frame else ["model"]
     for k in keys:
         parts[k] = frame[k].to_numpy()
@@ -439,10 +487,8 @@ def conformal(
     >>> score(test, y)["coverage"].tolist()  # step 1, step 2, all: 4 values are too few
     [0.0, 1.0, 0.5]
     """
-    need = {"model", "origin", "step", "actual", "forecast"}
-    for name, f in (("calibration", calibration), ("frame", frame)):
-        if not isinstance(f, pd.DataFrame) or not need <= set(f.columns):
-            fail(name, "a backtest frame with columns " + ", ".join(sorted(need)), f)
+    calibration = _check_frame("calibration", calibration)
+    frame = _check_frame("frame", frame)
     coverage = check_fraction("coverage", coverage, low=0.0)
     if coverage == 0.0:
         fail("coverage", "a number in (0, 1)", coverage)
@@ -457,6 +503,16 @@ def conformal(
             f"origin {frame['origin'].min()}",
         )
     keys = ["model", "feature", "step"] if "feature" in frame else ["model", "step"]
+    if ("feature" in frame) != ("feature" in calibration):
+        fail(
+            "calibration",
+            "a backtest of the same models, features and steps as `frame`",
+            None,
+            shown="calibration "
+            + ("without" if "feature" in frame else "with")
+            + " a `feature` column, frame "
+            + ("with" if "feature" in frame else "without"),
+        )
     actual, fc = calibration["actual"].to_numpy(), calibration["forecast"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         err = np.abs(actual / fc - 1.0) if relative else np.abs(actual - fc)
@@ -607,21 +663,38 @@ def _statsmodels(what: str) -> Any:
     return tsa
 
 
-def _quiet_fit(fit: Callable[[], Any]) -> Any:
+def _orders(name: str, value: Any, form: str) -> tuple[int, ...]:
+    """A statsmodels order such as ``(p, d, q)``: that many non-negative integers."""
+    size = form.count(",") + 1
+    ok = (
+        isinstance(value, tuple | list)
+        and len(value) == size
+        and all(is_int(v) and v >= 0 for v in value)
+    )
+    if not ok:
+        fail(name, f"{size} non-negative integers {form}", value)
+    return tuple(int(v) for v in value)
+
+
+def _quiet_fit(fit: Callable[[], Any], caught: list | None = None) -> Any:
     """Run a statsmodels fit without its optimiser warnings (convergence, starting
-    parameters): at dozens of origins they are noise, and the forecasts are checked."""
+    parameters): at dozens of origins they are noise, and the forecasts are checked.
+    With a list ``caught``, statsmodels' estimation warnings (too few observations for
+    the starting parameters) are appended to it for the caller to read."""
     from statsmodels.tools import sm_exceptions
 
-    with warnings.catch_warnings():
-        for category in (
-            sm_exceptions.ConvergenceWarning,
-            sm_exceptions.EstimationWarning,
-            sm_exceptions.ValueWarning,
-        ):
+    with warnings.catch_warnings(record=caught is not None) as inner:
+        for category in (sm_exceptions.ConvergenceWarning, sm_exceptions.ValueWarning):
             warnings.simplefilter("ignore", category)
         warnings.filterwarnings("ignore", category=UserWarning, module="statsmodels")
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
-        return fit()
+        # last, so it comes first: recorded for the caller, or ignored
+        keep = "ignore" if caught is None else "always"
+        warnings.simplefilter(keep, sm_exceptions.EstimationWarning)
+        out = fit()
+    if caught is not None:
+        caught.extend(w for w in inner if issubclass(w.category, sm_exceptions.EstimationWarning))
+    return out
 
 
 def _log_or_not(h: np.ndarray, log: bool) -> np.ndarray:
@@ -652,17 +725,42 @@ def sarima_forecaster(
     Returns:
         A forecaster named ``SARIMA(p,d,q)(P,D,Q)s``.
     """
+    order = _orders("order", order, "(p, d, q)")
+    seasonal_order = _orders("seasonal_order", seasonal_order, "(P, D, Q, s)")
     tsa = _statsmodels("sarima_forecaster")
+    p, d, q = order
+    sp, sd, sq, s = seasonal_order
+    # statsmodels estimates its starting parameters by conditional least squares on the
+    # differenced series, with lags up to 3 * q for the MA part and p for the AR part
+    # (and the same with P*s and Q*s for the seasonal part); with fewer values it sets
+    # them to 0 and fits on nothing, returning a flat forecast.
+    minimum = d + sd * s + max(3 * q, p, 3 * sq * s, sp * s) + 1
 
     def one(h: np.ndarray, n: int) -> np.ndarray:
+        if len(h) < minimum:
+            fail(
+                "history",
+                f"at least {minimum} values long for SARIMA{order}{seasonal_order} "
+                f"(d + D*s = {d + sd * s} values go to differencing and "
+                f"{minimum - d - sd * s} more estimate its parameters)",
+                None,
+                shown=f"a history of {len(h)} values",
+            )
         z = _log_or_not(h, log)
         model = tsa.SARIMAX(z, order=order, seasonal_order=seasonal_order, trend=trend)
-        fitted = _quiet_fit(lambda: model.fit(disp=False))
+        caught: list = []
+        fitted = _quiet_fit(lambda: model.fit(disp=False), caught)
+        if any("Too few observations" in str(w.message) for w in caught):
+            fail(
+                "history",
+                f"long enough for SARIMA{order}{seasonal_order} to estimate its "
+                "parameters (statsmodels: too few observations)",
+                None,
+                shown=f"a history of {len(h)} values",
+            )
         out = np.asarray(fitted.forecast(n))
         return np.exp(out) if log else out
 
-    p, d, q = order
-    sp, sd, sq, s = seasonal_order
     name = f"SARIMA({p},{d},{q})({sp},{sd},{sq}){s}" + (" on logs" if log else "")
     return _columnwise(one, name)
 
@@ -853,6 +951,17 @@ def model_forecaster(
         model = build()
         if not isinstance(model, keras.Model):
             fail("build", "a callable returning a Keras model", None, shown=repr(model))
+        from ._model import stateful_layers
+
+        if stateful_layers(model):
+            fail(
+                "build",
+                "a callable returning a model without stateful layers (it is fitted on "
+                "shuffled windows in batches of any size; build it with stateful=False)",
+                None,
+                shown=f"model {model.name!r} with stateful layer "
+                f"{stateful_layers(model)[0].name!r}",
+            )
         if not model.compiled:
             model.compile(**compile_kwargs)
         return model

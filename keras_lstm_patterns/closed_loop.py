@@ -54,6 +54,14 @@ def _parts(model: Any) -> tuple[list, list, int, int]:
             shown=f"model {model.name!r} with layers "
             + ", ".join(type(la).__name__ for la in layers),
         )
+    backwards = [la.name for la in rnn if la.go_backwards]
+    if backwards:
+        fail(
+            "model",
+            "a generator that runs forwards in time (the rollout feeds each output to the "
+            "next step, so `go_backwards=True` has no meaning there)",
+            shown=f"model {model.name!r} with go_backwards=True in layer {backwards[0]!r}",
+        )
     return (
         rnn,
         [getattr(la, "layer", la) for la in head],
@@ -169,8 +177,10 @@ def fit_closed_loop(
         The ``History`` of the rollout model's ``fit``.
 
     Raises:
-        ValueError: ``model`` is not a generator; ``sequences`` of the wrong shape,
-            holding NaN or inf, or too short for one window.
+        ValueError: ``model`` is not a generator (or runs backwards in time);
+            ``sequences`` empty, of the wrong shape, holding NaN or inf, or too short
+            for one window; ``warmup``, ``horizon``, ``epochs``, ``batch_size`` or
+            ``stride`` out of range.
 
     >>> import numpy as np
     >>> from keras_lstm_patterns import stateful_generator
@@ -188,9 +198,20 @@ def fit_closed_loop(
             f"`(N, steps, features={f_in})`, whole sequences of the model's inputs",
             shown=f"sequences with shape {arr.shape}",
         )
+    if arr.shape[0] == 0:
+        fail(
+            "sequences",
+            "at least one sequence, `(N >= 1, steps, features)`",
+            shown=f"sequences with shape {arr.shape}",
+        )
     check_finite("sequences", arr)
-    warmup = check_int("warmup", warmup)
     length = arr.shape[1]
+    warmup = check_int(
+        "warmup",
+        warmup,
+        high=length - 1,
+        context=f" for sequences of {length} steps (the rollout needs a step after it)",
+    )
     horizon = check_int(
         "horizon",
         horizon,
@@ -198,6 +219,7 @@ def fit_closed_loop(
         context=f" for sequences of {length} steps and warmup={warmup}",
     )
     epochs = check_int("epochs", epochs)
+    batch_size = check_int("batch_size", batch_size)
     stride = check_int("stride", stride)
     span = warmup + horizon
     cut = np.concatenate([sliding(seq, span, stride=stride) for seq in arr]).astype("float32")

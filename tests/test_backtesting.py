@@ -454,3 +454,117 @@ def test_conformal_errors():
         conformal(other, test, coverage=1.0)
     with pytest.raises(ValueError, match=r"`frame` must be a backtest frame"):
         conformal(other, "nope")
+
+
+# --- issue 22: never a wrong answer in silence ---------------------------------------------
+
+
+def test_score_coverage_is_nan_for_a_model_without_intervals():
+    y = np.sin(np.arange(60.0)) + 3
+    f = persistence_forecaster()
+    calib = backtest(f, y, horizon=1, origins=list(range(5, 30)))
+    with_intervals = conformal(calib, backtest(f, y, horizon=1, origins=[40, 50]))
+    plain = backtest(drift_forecaster(), y, horizon=1, origins=[40, 50])
+    table = score(pd.concat([with_intervals, plain], ignore_index=True), y)
+    assert table.loc[("drift", "all"), "n"] == 2
+    assert np.isnan(table.loc[("drift", "all"), "coverage"])
+    inside = (with_intervals["lower"] <= with_intervals["actual"]) & (
+        with_intervals["actual"] <= with_intervals["upper"]
+    )
+    assert table.loc[("persistence", "all"), "coverage"] == inside.mean()
+
+
+@pytest.mark.parametrize(
+    ("series", "match"),
+    [
+        (
+            pd.Series(Y, index=pd.date_range("2024-01-01", periods=40, freq="D")[::-1]),
+            r"`series` must be in time order: .* index\[0\]=2024-02-09 00:00:00 followed by "
+            r"index\[1\]=2024-02-08",
+        ),
+        (Y.astype(str), r"`series` must be real numbers .* dtype <U"),
+        (Y > 0, r"`series` must be real numbers .* dtype bool"),
+        (Y + 1j, r"`series` must be real numbers .* dtype complex128"),
+    ],
+    ids=["descending-dates", "strings", "bools", "complex"],
+)
+def test_backtest_and_score_refuse_what_windows_refuses(series, match):
+    from keras_lstm_patterns import windows
+
+    with pytest.raises(ValueError, match=match):
+        windows.look_back(series, 2)
+    with pytest.raises(ValueError, match=match):
+        backtest(toy, series, horizon=2, origins=2)
+    frame = backtest(toy, Y, horizon=2, origins=2)
+    with pytest.raises(ValueError, match=match):
+        score(frame, series)
+
+
+def test_score_refuses_nan_forecasts_and_repeated_rows():
+    frame = backtest(toy, Y, horizon=2, origins=[10, 20])
+    broken = frame.assign(forecast=frame["forecast"].where(frame.index != 3))
+    with pytest.raises(
+        ValueError,
+        match=r"`frame` must be a backtest frame of finite `forecast` values .* "
+        r"Received: frame.loc\[3, 'forecast'\]=nan",
+    ):
+        score(broken, Y)
+    with pytest.raises(
+        ValueError,
+        match=r"`frame` must be one row per model, origin, step .* Received: frame.loc\[0\] "
+        r"repeats model='toy', origin=10, step=1",
+    ):
+        score(pd.concat([frame, frame]), Y)
+    once = score(frame, Y)
+    twice_named = score(pd.concat([frame, frame.assign(model="again")]), Y)
+    np.testing.assert_allclose(twice_named.loc["again"].to_numpy(), once.loc["toy"].to_numpy())
+
+
+def test_conformal_refuses_a_calibration_without_the_feature_column():
+    two = np.c_[Y, 2 * Y]
+    f = persistence_forecaster()
+    frame = backtest(f, two, horizon=1, origins=[35, 37])
+    calib = backtest(f, Y, horizon=1, origins=list(range(2, 30)))
+    with pytest.raises(
+        ValueError,
+        match=r"`calibration` must be a backtest of the same models, features and steps as "
+        r"`frame`. Received: calibration without a `feature` column, frame with",
+    ):
+        conformal(calib, frame)
+
+
+def test_sarima_refuses_a_short_history_and_a_bad_order():
+    pytest.importorskip("statsmodels")
+    from keras_lstm_patterns.backtesting import sarima_forecaster
+
+    y = datasets.load_airline().to_numpy()
+    with pytest.raises(
+        ValueError,
+        match=r"`history` must be at least 50 values long for SARIMA\(0, 1, 1\)\(0, 1, 1, 12\)"
+        r".* Received: a history of 5 values",
+    ):
+        sarima_forecaster()(y[:5], 2)
+    with pytest.raises(
+        ValueError, match=r"`order` must be 3 non-negative integers \(p, d, q\). .*\(0, 1\)"
+    ):
+        sarima_forecaster(order=(0, 1))
+    with pytest.raises(ValueError, match=r"`seasonal_order` must be 4 non-negative integers"):
+        sarima_forecaster(seasonal_order=(0, 1, 1))
+
+
+def test_model_forecaster_refuses_a_stateful_build():
+    from keras_lstm_patterns import stateful_generator
+
+    def build():
+        inp = keras.Input(batch_shape=(1, 4, 1))
+        out = keras.layers.LSTM(2, stateful=True, name="kept")(inp)
+        return keras.Model(inp, keras.layers.Dense(1)(out))
+
+    f = model_forecaster(build, look_back=4, fit_kwargs={"epochs": 1})
+    with pytest.raises(
+        ValueError,
+        match=r"`build` must be a callable returning a model without stateful layers .* "
+        r"stateful layer 'kept'",
+    ):
+        f(Y, 2)
+    assert stateful_generator  # the package's own stateful models are refused alike

@@ -110,3 +110,38 @@ def test_errors(call, match):
     gen = stateful_generator(1, units=2)
     with pytest.raises((ValueError, TypeError), match=match):
         call(gen, two_waves(30))
+
+
+def backwards_generator():
+    inp = keras.Input((None, 1))
+    hidden = keras.layers.LSTM(2, return_sequences=True, go_backwards=True, name="back")(inp)
+    return keras.Model(inp, keras.layers.Dense(1)(hidden))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda g, s: fit_closed_loop(g, s[:0], warmup=2, horizon=2, epochs=1),
+            r"`sequences` must be at least one sequence, `\(N >= 1, steps, features\)`. "
+            r"Received: sequences with shape \(0, 30, 1\)",
+        ),
+        (
+            lambda g, s: fit_closed_loop(g, s, warmup=40, horizon=1, epochs=1),
+            r"`warmup` must be between 1 and 29 for sequences of 30 steps",
+        ),
+        (
+            lambda g, s: fit_closed_loop(g, s, warmup=2, horizon=2, epochs=1, batch_size=-1),
+            r"`batch_size` must be a positive integer. Received: batch_size=-1",
+        ),
+        (
+            lambda g, s: fit_closed_loop(backwards_generator(), s, warmup=2, horizon=2, epochs=1),
+            r"`model` must be a generator that runs forwards in time .* layer 'back'",
+        ),
+    ],
+    ids=["no-sequences", "warmup-too-long", "batch-size", "go-backwards"],
+)
+def test_errors_of_issue_22(call, match):
+    gen = stateful_generator(1, units=2)
+    with pytest.raises(ValueError, match=match):
+        call(gen, two_waves(30))

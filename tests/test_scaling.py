@@ -102,3 +102,38 @@ def test_a_normalized_model_is_still_its_pattern(tmp_path):
     assert text.startswith("many-to-one: 12 steps in")
     assert "normalize_inputs     Normalization" in text
     assert diagram(model, tmp_path / "m.png").path.exists()
+
+
+def test_normalized_masked_model_still_skips_pads():
+    """3 real steps + 3 pads predict as the 3 real steps alone, and the statistics come
+    from the real steps only (issue 22, item 1)."""
+    rng = np.random.default_rng(3)
+    real = rng.normal(100.0, 5.0, size=(8, 3, 2))
+    x = np.concatenate([real, np.zeros((8, 3, 2))], axis=1)  # post-padded with 0.0
+    y = real[:, -1, :1] + 1.0
+    keras.utils.set_random_seed(0)
+    inner = many_to_one(None, 2, 4, outputs=1, mask_value=0.0)
+    np.testing.assert_allclose(
+        inner.predict(x, verbose=0), inner.predict(x[:, :3], verbose=0), rtol=1e-5
+    )
+    model = normalized(inner, x, y)
+    padded = model.predict(x, verbose=0)
+    np.testing.assert_allclose(padded, model.predict(x[:, :3], verbose=0), rtol=1e-5)
+    scale = model.get_layer("normalize_inputs")
+    mean = keras.ops.convert_to_numpy(scale.mean).reshape(-1)
+    var = keras.ops.convert_to_numpy(scale.variance).reshape(-1)
+    np.testing.assert_allclose(mean, real.reshape(-1, 2).mean(0), rtol=1e-4)
+    np.testing.assert_allclose(var, real.reshape(-1, 2).var(0), rtol=1e-3)
+    by_hand = inner.predict((real - mean) / np.sqrt(var), verbose=0) * y.std() + y.mean()
+    np.testing.assert_allclose(padded, by_hand, rtol=1e-4)
+
+
+def test_normalized_refusals_of_issue_22():
+    x, y = windows.look_back(raw_tanks(), 12, targets=0)
+    unbuilt = keras.Sequential([keras.layers.LSTM(2)])
+    with pytest.raises(ValueError, match=r"`model` must be a built model with a known input"):
+        normalized(unbuilt, x, y)
+    with pytest.raises(
+        ValueError, match=r"`y` must be one target per sample of `x` \(\d+ samples\)"
+    ):
+        normalized(many_to_one(12, 2, 4, outputs=1), x, y[:-1])
