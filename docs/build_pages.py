@@ -289,6 +289,7 @@ def recipe_names() -> list[str]:
     return sorted(p.stem for p in (ROOT / "recipes").glob("[a-z]*.py"))
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the colours of Keras's summary in a notebook
 FIELDS = ("Pattern", "Data", "Shows", "Command", "How long", "Expected")
 
 
@@ -340,6 +341,9 @@ def lesson(name: str, links: Links) -> str:
         body_cells = cells
     out = [header.rstrip() + "\n"]
     notebook_file = f"{name}.ipynb"
+    full_results = links.target("RESULTS.md", f"#{github_slug(name)}", page) or relative(
+        "results.md", page
+    )
     if fresh:
         out.append(
             '!!! note "The outputs on this page come from a quick run"\n'
@@ -348,7 +352,7 @@ def lesson(name: str, links: Links) -> str:
             f"{meta.get('seconds', '?')} s) and captured by `docs/capture_runs.py`. "
             "`--quick` trains for a few epochs on one seed, so its numbers are a smoke "
             "test, too short to mean anything: the figures of the full runs are in "
-            f"[Results]({relative('results.md', page)}).\n"
+            f"[Results]({full_results}).\n"
         )
     else:
         why = "changed after its last captured quick run" if captured else "has no captured run yet"
@@ -356,7 +360,7 @@ def lesson(name: str, links: Links) -> str:
             '!!! warning "No captured run"\n'
             f"    This recipe {why}: `make docs-capture` runs it with `--quick` and shows the "
             "outputs here. The figures of the full runs are in "
-            f"[Results]({relative('results.md', page)}).\n"
+            f"[Results]({full_results}).\n"
         )
     out.append(
         f"Source: `{source}` · notebook: [{notebook_file}]({notebook_file}) "
@@ -371,8 +375,10 @@ def lesson(name: str, links: Links) -> str:
         if text:
             out.append(f"```python\n{text}\n```\n")
         for o in cell.get("outputs", []):
+            if o.get("output_type") == "execute_result":
+                continue  # the value of a cell's last line (a script prints what it shows)
             if o.get("output_type") == "stream" and o.get("name") == "stdout":
-                printed = "".join(o["text"]).rstrip()
+                printed = ANSI.sub("", "".join(o["text"])).rstrip()
                 if printed:
                     out.append(f'```text title="output"\n{printed}\n```\n')
             elif "data" in o and "image/png" in o["data"]:
@@ -380,6 +386,10 @@ def lesson(name: str, links: Links) -> str:
                 png = f"{name}_{images}.png"
                 (OUT / "lessons" / png).write_bytes(base64.b64decode(o["data"]["image/png"]))
                 out.append(f"![the plot of the quick run of {name}]({png})\n")
+            elif "data" in o and "text/plain" in o["data"]:  # rich text, e.g. model.summary()
+                printed = ANSI.sub("", "".join(o["data"]["text/plain"])).rstrip()
+                if printed and not printed.startswith("<"):
+                    out.append(f'```text title="output"\n{printed}\n```\n')
             elif o.get("output_type") == "error":
                 raise SystemExit(f"{captured_path}: the captured run failed: {o.get('ename')}")
     write(page, "\n".join(out))
@@ -446,6 +456,7 @@ def main() -> None:
         shutil.rmtree(OUT)
     (OUT / "lessons").mkdir(parents=True)
     shutil.copytree(DOCS / "img", OUT / "img")
+    shutil.copytree(DOCS / "stylesheets", OUT / "stylesheets")
     links = Links()
     sections, intro = guide(links)
     for name in recipe_names():

@@ -28,6 +28,24 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "docs" / "runs"
 
 
+def tidy(notebook: nbformat.NotebookNode) -> None:
+    """Keep what a script would show (printed text, plots, errors): leave out stderr, the
+    values of last lines, execution counts and this checkout's path."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o
+                for o in cell.outputs
+                if (o.output_type == "stream" and o.name == "stdout")
+                or o.output_type in ("display_data", "error")
+            ]
+            for o in cell.outputs:
+                if o.output_type == "stream":
+                    o.text = o.text.replace(f"{ROOT}/", "")
+            cell.execution_count = None
+            cell.metadata = {}
+
+
 def capture(name: str) -> Path:
     """Execute ``recipes/NAME.py`` as a notebook in quick mode; write docs/runs/NAME.ipynb."""
     source = ROOT / "recipes" / f"{name}.py"
@@ -45,13 +63,7 @@ def capture(name: str) -> Path:
     )
     client.execute()
     seconds = time.perf_counter() - began
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [
-                o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")
-            ]
-            cell.execution_count = None
-            cell.metadata = {}
+    tidy(notebook)
     import keras
 
     notebook.metadata = {
