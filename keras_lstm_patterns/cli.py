@@ -621,6 +621,20 @@ def _plain(value: Any) -> Any:
 
 
 def _cmd_windows(args: argparse.Namespace) -> int:
+    """``klp windows``; the package's warnings become one line each on stderr."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return _windows(args)
+        finally:
+            for w in caught:
+                text = " ".join(str(w.message).split())
+                print(f"klp windows: warning: {text}", file=sys.stderr)
+
+
+def _windows(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 

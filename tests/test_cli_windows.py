@@ -1,8 +1,13 @@
 """`klp windows` on a CSV of several tanks: per-entity windows, time parsing, errors."""
 
+import contextlib
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from keras_lstm_patterns.cli import main
 
@@ -267,7 +272,8 @@ def test_utc_offsets_across_a_dst_change_become_utc(tmp_path, capsys):
         capsys, path, "--id", "tank", "--time", "ts", "--look-back", "3",
         "--time-format", "%Y-%m-%dT%H:%M:%S%z",
     )  # fmt: skip
-    assert code == 0, err and "(target at ts=2024-11-03 07:00:00+00:00)" in out2
+    assert code == 0, err
+    assert "A: window 0: x=[1. 2. 3.] -> y=4.  (target at ts=2024-11-03 07:00:00+00:00)" in out2
 
 
 def test_local_wall_clock_times_repeat_an_hour(tmp_path, capsys):
@@ -364,7 +370,18 @@ def test_the_grid_agrees_with_pandas_resample(tmp_path, capsys):
     assert f"A: first kept window: x=[{first[0]} {first[1]}] -> y={first[2]}" in out
     assert list(first) == [300.5, 302.5, 304.5]
     code, out, err = run(capsys, path, *args, "--fill", "interpolate", "--limit", "2")
-    assert code == 0, err and "filled" in out
+    assert code == 0, err
+    # reference: the short gap interpolated; windows whose target was filled dropped
+    filled = grid.interpolate(limit=2, limit_area="inside")
+    counts = {
+        tank: sum(
+            not filled[tank].iloc[i : i + 3].isna().any() and grid[tank].notna().iloc[i + 2]
+            for i in range(len(grid) - 2)
+        )
+        for tank in grid
+    }
+    assert counts == {"A": 8, "B": 6}  # B's hours 4 and 5 filled, never targets
+    assert f"per entity: A {counts['A']}, B {counts['B']}" in out
 
 
 @pytest.mark.parametrize(
@@ -384,3 +401,167 @@ def test_grid_options_are_checked(tmp_path, capsys, args, message):
     )
     code, _, err = run(capsys, path, "--time", "t", "--look-back", "2", *args)
     assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+# --- generated CSV files: the command against a plain reference --------------------------
+
+FILES = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+OFFSETS = ["-05:00", "-04:00", "+00:00", "+01:00", "+05:30"]
+
+
+def klp_windows(path, *args):
+    """`klp windows` in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["windows", str(path), *map(str, args)])
+        except SystemExit as exit_:
+            code = exit_.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def stamp(hours: float, offset: str) -> str:
+    """The UTC instant 2024-03-01 + hours, written in local time with ``offset``."""
+    utc = pd.Timestamp("2024-03-01", tz="UTC") + pd.Timedelta(hours=hours)
+    return utc.tz_convert(offset.replace("+00:00", "UTC")).isoformat()
+
+
+def reference_windows(grid, look_back, horizon, stride, targets, observed=None):
+    """Per entity, the starts of the windows whose inputs and target steps are all
+    present (and, with ``observed``, whose target steps were observed): a plain loop."""
+    kept = []
+    for e, values in enumerate(grid):
+        starts = []
+        for s in range(0, values.shape[0] - look_back - horizon + 1, stride):
+            inputs = values[s : s + look_back]
+            ahead = values[s + look_back : s + look_back + horizon][:, targets]
+            ok = not np.isnan(inputs).any() and not np.isnan(ahead).any()
+            if ok and observed is not None:
+                ok = observed[e, s + look_back : s + look_back + horizon].all()
+            if ok:
+                starts.append(s)
+        kept.append(starts)
+    return kept
+
+
+@st.composite
+def regular_files(draw):
+    """Tanks on one hourly clock, stamps written with random UTC offsets, some values
+    empty, rows shuffled; and window sizes that may not fit."""
+    tanks = draw(st.integers(1, 3))
+    steps = draw(st.integers(2, 9))
+    features = draw(st.integers(1, 2))
+    cells = st.one_of(st.none(), st.floats(-1e3, 1e3, allow_nan=False).map(lambda v: round(v, 3)))
+    values = draw(
+        st.lists(st.lists(cells, min_size=features, max_size=features), min_size=tanks * steps,
+                 max_size=tanks * steps)
+    )  # fmt: skip
+    offsets = draw(
+        st.lists(st.sampled_from(OFFSETS), min_size=tanks * steps, max_size=tanks * steps)
+    )
+    order = draw(st.permutations(range(tanks * steps)))
+    look_back = draw(st.integers(1, 10))
+    horizon = draw(st.integers(1, 3))
+    stride = draw(st.integers(1, 3))
+    target = draw(st.integers(0, features - 1))
+    return tanks, steps, features, values, offsets, order, look_back, horizon, stride, target
+
+
+@FILES
+@given(case=regular_files())
+def test_generated_files_match_a_plain_loop(tmp_path, case):
+    tanks, steps, features, values, offsets, order, look_back, horizon, stride, target = case
+    names = [f"f{j}" for j in range(features)]
+    rows = []
+    for k in range(tanks * steps):
+        tank, hour = divmod(k, steps)
+        cells = ["" if v is None else repr(v) for v in values[k]]
+        rows.append(",".join([f"T{tank}", stamp(hour, offsets[k]), *cells]))
+    path = tmp_path / "generated.csv"
+    path.write_text("\n".join(["tank,time," + ",".join(names)] + [rows[i] for i in order]) + "\n")
+    code, out, err = klp_windows(
+        path, "--id", "tank", "--time", "time", "--look-back", look_back, "--horizon", horizon,
+        "--stride", stride, "--target", names[target], "--missing", "drop",
+    )  # fmt: skip
+    event(f"exit {code}, {'no window fits' if look_back + horizon > steps else 'fits'}")
+    grid = np.array(
+        [[[np.nan if v is None else v for v in values[t * steps + h]] for h in range(steps)]
+         for t in range(tanks)]
+    )  # fmt: skip
+    if look_back + horizon > steps:
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+        assert "look_back" in err or "horizon" in err
+        return
+    kept = reference_windows(grid, look_back, horizon, stride, [target])
+    total = sum(map(len, kept))
+    if code == 2:  # every window dropped: refused, on one line naming the argument
+        assert total == 0 and err.count("\n") == 1 and "Traceback" not in err, err
+        return
+    assert code == 0, err
+    y_shape = f"({total}, 1)" if horizon == 1 else f"({total}, {horizon}, 1)"
+    assert f"x: ({total}, {look_back}, {features})" in out and f"y: {y_shape}" in out
+    assert "per entity: " + ", ".join(f"T{t} {len(s)}" for t, s in enumerate(kept)) in out
+    for t, starts in enumerate(kept):  # the first kept window's target time, in UTC
+        if starts:
+            when = pd.Timestamp(stamp(starts[0] + look_back, "+00:00"))
+            assert f"T{t}: first kept window: x=" in out
+            assert f"(target at time={when})" in out
+
+
+@st.composite
+def irregular_files(draw):
+    """Tanks logging at random half-hours with gaps and repeated readings, on an hourly
+    grid; maybe a -999 sentinel."""
+    tanks = draw(st.integers(1, 3))
+    readings = []
+    for tank in range(tanks):
+        slots = draw(st.lists(st.integers(0, 23), min_size=1, max_size=14, unique=True))
+        for slot in slots:
+            value = draw(st.sampled_from([-999.0, 1.0, 2.5, 4.0, 10.0]))
+            readings.append((f"T{tank}", slot, value, draw(st.sampled_from(OFFSETS))))
+    look_back = draw(st.integers(1, 4))
+    return readings, look_back
+
+
+@FILES
+@given(case=irregular_files())
+def test_generated_irregular_files_on_one_grid_match_pandas(tmp_path, case):
+    readings, look_back = case
+    path = tmp_path / "irregular.csv"
+    lines = [f"{t},{stamp(slot / 2, off)},{v}" for t, slot, v, off in readings]
+    path.write_text("tank,time,P\n" + "\n".join(lines) + "\n")
+    args = ["--id", "tank", "--time", "time", "--freq", "h", "--look-back", look_back]
+    code, out, err = klp_windows(path, *args, "--na-values", "-999", "--missing", "drop")
+    event(f"exit {code}")
+    # reference: pandas' resample of the non-sentinel readings, on the union of the spans
+    frame = pd.DataFrame(readings, columns=["tank", "slot", "P", "offset"])
+    frame["time"] = pd.Timestamp("2024-03-01", tz="UTC") + pd.to_timedelta(
+        frame["slot"] * 30, "min"
+    )
+    frame["P"] = frame["P"].where(frame["P"] != -999.0)
+    hours = frame["time"].dt.floor("h")
+    span = pd.date_range(hours.min(), hours.max(), freq="h")
+    grid = np.stack(
+        [
+            part.set_index("time")["P"].resample("h").mean().reindex(span).to_numpy()[:, None]
+            for _, part in frame.groupby("tank")
+        ]
+    )
+    if look_back + 1 > len(span):
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert "look_back" in err or "time grid" in err or "steps" in err
+        return
+    kept = reference_windows(grid, look_back, 1, 1, [0])
+    total = sum(map(len, kept))
+    if code == 2:
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert total == 0 or np.isnan(grid).all(axis=(1, 2)).any(), err
+        return
+    assert code == 0, err
+    assert f"x: ({total}, {look_back}, 1)" in out
+    assert f"entities: {grid.shape[0]} (one per 'tank'), {len(span)} steps each" in out
