@@ -262,10 +262,11 @@ def _looks_padded(arr: np.ndarray) -> tuple[int, float] | None:
     with np.errstate(invalid="ignore"):
         flat = (last == value[:, None]).all(axis=1) & (before == value[:, None]).all(axis=1)
         flat &= np.isfinite(value) & (value == np.round(value))
-    if not flat.any() or flat.all():
-        return None
-    e = int(np.argmax(flat))
-    return e, float(value[e])
+    for v in np.unique(value[flat]):
+        alike = flat & (value == v)
+        if not alike.all():
+            return int(np.argmax(alike)), float(v)
+    return None
 
 
 def check_not_padded(name: str, arr: np.ndarray, observed: Any = None) -> None:
@@ -563,6 +564,13 @@ def _label(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _show(value: Any) -> str:
+    """A cell for a message: time stamps as text, everything else as its repr."""
+    if isinstance(value, _dt.datetime | _dt.timedelta | pd.Period | np.datetime64):
+        return str(value)
+    return repr(_label(value))
+
+
 def _one_column(frame: pd.DataFrame, name: str, value: Any) -> Hashable:
     """``value`` as one column name of ``frame`` (a tuple naming a MultiIndex column is one)."""
     if isinstance(value, tuple) and _has_column(frame, value):
@@ -718,7 +726,7 @@ def _time_values(frame: pd.DataFrame, time: Hashable) -> tuple[pd.Series, str]:
         fail(
             "time",
             "a column with no missing values",
-            shown=f"frame.loc[{_label(frame.index[k])!r}, {time!r}]={frame[time].iloc[k]!r}",
+            shown=f"frame.loc[{_label(frame.index[k])!r}, {time!r}]={_show(frame[time].iloc[k])}",
         )
     return column, kind
 
@@ -737,6 +745,22 @@ def _ticks(column: pd.Series, kind: str) -> np.ndarray:
     if np.issubdtype(values.dtype, np.integer):
         return values.astype(np.int64)
     return values.astype(np.float64)
+
+
+def _by_group(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``np.lexsort((values, codes))``, as two stable sorts (faster on large arrays)."""
+    order = np.argsort(values, kind="stable")
+    return order[np.argsort(codes[order], kind="stable")]
+
+
+def _intervals(values: np.ndarray, kind: str, column: pd.Series) -> list[Any]:
+    """Many tick differences in the time column's own unit (NaN: none)."""
+    values = np.asarray(values, dtype=np.float64)
+    if kind in ("datetime", "timedelta"):
+        return list(pd.to_timedelta(values, unit="ns"))
+    if kind == "number" and pd.api.types.is_integer_dtype(column.dtype):
+        return [np.nan if np.isnan(v) else int(v) for v in values]
+    return [_interval(v, kind, column) for v in values]
 
 
 def _interval(value: Any, kind: str, column: pd.Series) -> Any:
@@ -770,7 +794,7 @@ def _check_ids(frame: pd.DataFrame, id: Hashable) -> None:
         fail(
             "id",
             "a column with no missing values",
-            shown=f"frame.loc[{_label(frame.index[k])!r}, {id!r}]={column.iloc[k]!r}",
+            shown=f"frame.loc[{_label(frame.index[k])!r}, {id!r}]={_show(column.iloc[k])}",
         )
     if column.dtype != object:
         return
@@ -805,11 +829,12 @@ def _check_id_spelling(frame: pd.DataFrame, id: Hashable) -> None:
     uniques = pd.Series(pd.unique(column))
     if not all(isinstance(v, str) for v in uniques):
         return
-    counts = column.value_counts()
     norm = uniques.str.strip().str.casefold()
-    groups = [list(g) for _, g in uniques.groupby(norm.to_numpy()) if len(g) > 1]
-    if not groups:
+    clash = norm.duplicated(keep=False).to_numpy()
+    if not clash.any():
         return
+    counts = column.value_counts()
+    groups = [list(g) for _, g in uniques[clash].groupby(norm[clash].to_numpy())]
     canon = [max(g, key=lambda v: (counts[v], v == v.strip())) for g in groups]
     stripped = [c.strip() for c in canon]
     if all(c == c.strip() for c in canon) and all(len({v.strip() for v in g}) == 1 for g in groups):
@@ -846,7 +871,7 @@ def _check_exact_duplicates(frame: pd.DataFrame, id: Hashable, time: Hashable) -
         f"one row per ({id}, {time}), without exact duplicate rows: drop them with "
         "`frame = frame.drop_duplicates()`",
         shown=f"{int(dup.sum())} exact duplicate row(s), row labels {shown} (the first for "
-        f"{id}={_label(frame[id].iloc[k])!r}, {time}={_label(frame[time].iloc[k])!r})",
+        f"{id}={_show(frame[id].iloc[k])}, {time}={_show(frame[time].iloc[k])})",
     )
 
 
@@ -865,6 +890,7 @@ def _check_repeated_times(
     same = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
     if not same.any():
         return
+    _check_exact_duplicates(frame, id, time)
     i = int(np.argmax(same))
     a, b = int(order[i]), int(order[i + 1])
     stamp = stamps.iloc[a]
@@ -883,7 +909,7 @@ def _check_repeated_times(
     fail(
         "frame",
         rule,
-        shown=f"{n} repeated stamp(s); {id}={_label(frame[id].iloc[a])!r}, "
+        shown=f"{n} repeated stamp(s); {id}={_show(frame[id].iloc[a])}, "
         f"{time}={stamp!s} in rows {_label(frame.index[a])!r} and {_label(frame.index[b])!r}",
     )
 
@@ -984,11 +1010,11 @@ def _summary(
             "rows": np.bincount(codes_sorted, minlength=entities),
             "first": first_stamp,
             "last": last_stamp,
-            "interval": [_interval(u, kind, column) for u in usual],
+            "interval": _intervals(usual, kind, column),
             "steps": steps,
             "missing": missing,
             "filled": filled,
-            "longest_gap": [_interval(g, kind, column) for g in longest.to_numpy()],
+            "longest_gap": _intervals(longest.to_numpy(dtype=np.float64), kind, column),
             "sentinels": sentinels,
         },
         index=pd.Index(ids, name=id),
@@ -997,33 +1023,40 @@ def _summary(
 
 
 def _sentinel_candidates(
-    values: np.ndarray, codes: np.ndarray, entities: int, features: Sequence[Hashable]
+    values: np.ndarray, codes: np.ndarray, starts: np.ndarray, features: Sequence[Hashable]
 ) -> list[str]:
-    """Per entity, values that repeat at an extreme far from all the others (``-999``)."""
+    """Per entity, values that repeat at an extreme far from all the others (``-999``):
+    at least 2 such rows, at least 3 other rows, and a gap to the nearest other value
+    more than 3 times the spread of the others. ``values`` and ``codes`` are sorted by
+    entity, whose rows begin at ``starts``."""
+    entities = len(starts)
     found: list[list[str]] = [[] for _ in range(entities)]
     for f, name in enumerate(features):
-        v = pd.Series(values[:, f])
-        keep = v.notna().to_numpy()
-        v, c = v[keep].reset_index(drop=True), codes[keep]
-        if v.empty:
-            continue
-        g = v.groupby(c)
-        total = g.transform("size")
-        for extreme in ("min", "max"):
-            end = g.transform(extreme)
-            at = v == end
-            rest = v.where(~at)
-            rg = rest.groupby(c)
-            near = rg.transform("max" if extreme == "max" else "min")
-            far = rg.transform("min" if extreme == "max" else "max")
-            n_at = at.groupby(c).transform("sum")
-            gap = (end - near).abs()
-            spread = (far - near).abs()
-            hit = at & (n_at >= 2) & (total - n_at >= 3) & (gap > 3 * spread) & (gap > 0)
-            if hit.any():
-                first = pd.DataFrame({"c": c[hit.to_numpy()], "v": v[hit], "n": n_at[hit]})
-                for row in first.drop_duplicates("c").itertuples(index=False):
-                    found[int(row.c)].append(f"{name}: {row.v:g} ({int(row.n)} rows)")
+        v = values[:, f]
+        ok = ~np.isnan(v)
+        ends = {}
+        for low in (True, False):  # each extreme, and the rows repeating it
+            reduce = np.minimum.reduceat if low else np.maximum.reduceat
+            extreme = reduce(np.where(ok, v, np.inf if low else -np.inf), starts)
+            at = ok & (v == extreme[codes])
+            n_at = np.bincount(codes, weights=at, minlength=entities).astype(np.int64)
+            ends[low] = extreme, at, n_at
+        for low in (True, False):
+            big = np.inf if low else -np.inf
+            reduce = np.minimum.reduceat if low else np.maximum.reduceat
+            other = np.maximum.reduceat if low else np.minimum.reduceat
+            extreme, at, n_at = ends[low]
+            _, at_other, n_other = ends[not low]
+            rest = ok & ~at & ~(at_other & (n_other[codes] >= 2))  # not the other sentinel
+            near = reduce(np.where(rest, v, big), starts)
+            far = other(np.where(rest, v, -big), starts)
+            n_rest = np.bincount(codes, weights=rest, minlength=entities)
+            usable = (n_at >= 2) & (n_rest >= 3)
+            with np.errstate(invalid="ignore"):
+                gap, spread = np.abs(extreme - near), np.abs(far - near)
+                hit = usable & (gap > 3 * spread) & (gap > 0)
+            for e in np.flatnonzero(hit):
+                found[e].append(f"{name}: {extreme[e]:g} ({n_at[e]} rows)")
     return ["; ".join(items) for items in found]
 
 
@@ -1155,7 +1188,6 @@ def tanks(
     column, kind = _time_values(frame, time)
     tz_aware = isinstance(column.dtype, pd.DatetimeTZDtype)
     _check_id_spelling(frame, id)
-    _check_exact_duplicates(frame, id, time)
     values = frame[feats].to_numpy(dtype="float64", copy=True)
     inf = np.isinf(values)
     if inf.any():
@@ -1172,7 +1204,7 @@ def tanks(
     ids = np.asarray(uniques)
     entities = len(ids)
     ticks = _ticks(column, kind)
-    order = np.lexsort((ticks, codes))
+    order = _by_group(ticks, codes)
     _check_repeated_times(frame, id, time, kind, tz_aware, codes, ticks, order, column)
     if freq is not None and kind == "period":
         column = column.dt.to_timestamp()
@@ -1217,8 +1249,12 @@ def tanks(
         out = np.full((entities, longest, len(feats)), np.nan)
         out[c_sorted, position] = values[order]
         span = np.arange(longest)[None, :] < lengths[:, None]
-        times = tuple(stamps[s:e] for s, e in zip(starts, ends))
-        grid = times[0] if pad is None else None
+        if pad is None:
+            grid = stamps[:longest].rename(time)
+            times = (grid,) * entities
+        else:
+            grid = None
+            times = tuple(stamps[s:e] for s, e in zip(starts, ends))
         bins_first = np.zeros(entities, dtype=np.int64)
         bins_last = lengths - 1
         real = ~np.isnan(out)
@@ -1245,8 +1281,8 @@ def tanks(
                 freq,
             )
         key = codes.astype(np.int64) * longest + (bins - low)
-        table = pd.DataFrame(values, columns=range(len(feats)))
-        grouped = table.groupby(key, sort=False)
+        table = pd.DataFrame(values[order], columns=range(len(feats)))  # in time order
+        grouped = table.groupby(key[order], sort=False)
         combined = getattr(grouped, agg)()
         counts = grouped.count()
         flat = np.full((entities * longest, len(feats)), np.nan)
@@ -1295,7 +1331,7 @@ def tanks(
         steps_in_span,
         missing,
         filled,
-        _sentinel_candidates(values, codes, entities, feats),
+        _sentinel_candidates(values[order], c_sorted, starts, feats),
     )
     index = TankIndex(
         ids,
