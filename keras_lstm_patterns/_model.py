@@ -77,7 +77,19 @@ def flat_layers(model: keras.Model, *, top: bool = True) -> list[keras.layers.La
 
 
 def stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Every stateful recurrent layer of ``model``, nested models included, in order."""
+    """Every stateful recurrent layer of ``model``, nested models included, in order.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        The ``keras.layers.RNN`` layers built with ``stateful=True``, in the order of
+        :func:`flat_layers`.
+
+    >>> from keras_lstm_patterns import stateful_generator
+    >>> [la.name for la in stateful_layers(stateful_generator(2, batch_size=1, units=(4, 3)))]
+    ['lstm_1', 'lstm_2']
+    """
     import keras
 
     return [

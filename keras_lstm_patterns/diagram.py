@@ -13,7 +13,6 @@ step.
 from __future__ import annotations
 
 import itertools
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import keras
 from ._checks import check_choice, check_int, fail
 from ._files import atomic_write
 from ._model import flat_layers, is_recurrent
+from ._paths import check_file_path
 from ._patterns import PATTERNS, Pattern
 from .explaining import build_pattern, pattern_of, require_built
 
@@ -211,18 +211,9 @@ def _finish(fig: Any, ax: Any, path: Path, columns: list[int | None], title: str
     return drawing
 
 
-def _check_path(path: Any) -> Path:
+def _picture_path(path: Any) -> Path:
     """A ``.png``/``.svg`` file name (any case) whose folder exists or can be made."""
-    if not isinstance(path, str | os.PathLike):
-        fail(
-            "path",
-            "a file path (str or pathlib.Path)",
-            shown=f"path of type {type(path).__name__}",
-            error=TypeError,
-        )
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg"):
-        fail("path", "a file name ending in .png or .svg", str(path))
+    path = check_file_path(path, suffixes=(".png", ".svg"))
     if path.is_dir():
         fail("path", "a file name, not a folder", str(path))
     for parent in path.parents:
@@ -236,6 +227,158 @@ def _check_path(path: Any) -> Path:
                 )
             break
     return path
+
+
+@dataclass
+class _Unrolled:
+    """One unrolled picture being drawn: the canvas, the columns and what they show.
+
+    ``history`` is the number of known steps of a forecast (1 otherwise); ``warmup``
+    marks a forecast (known steps first, then the new ones); ``feedback`` a pattern whose
+    outputs are fed back as inputs. ``y`` is the row being drawn.
+    """
+
+    cv: _Canvas
+    cols: list[int | None]
+    xs: list[float]
+    history: int
+    warmup: bool
+    feedback: bool
+    y: float = 0.0
+
+    def row(self, text: Any, kind: Any, below: Any, arrow: str = "up") -> list:
+        """One box per drawn column (an ellipsis where steps are skipped), each fed from
+        the box below it, or from one box for all (``RepeatVector``); ``text`` is a
+        function of the column's position and step, ``kind`` a name or such a function."""
+        out: list = []
+        for i, (x, c) in enumerate(zip(self.xs, self.cols)):
+            if c is None:
+                self.cv.ellipsis(x, self.y)
+                out.append(None)
+                continue
+            box = self.cv.box(x, self.y, text(i, c), kind(i, c) if callable(kind) else kind)
+            src = below[i] if isinstance(below, list) else below
+            if src is not None:
+                self.cv.arrow(src, box, arrow)
+            out.append(box)
+        return out
+
+
+def _draw_inputs(u: _Unrolled, model: keras.Model) -> Any:
+    """The input row: a box per step (``fed back`` past the history), or one vector."""
+    in_shape = model.input_shape
+    tokens = "int" in str(model.inputs[0].dtype)
+    if len(in_shape) == 3 or tokens:
+
+        def input_text(i: int, c: int) -> str:
+            if u.feedback and c > u.history:
+                return f"x{c}\nfed back"
+            return f"token {c}" if tokens else f"x{c}\n{in_shape[-1]} feat."
+
+        current: Any = u.row(input_text, "input", None)
+    else:
+        current = u.cv.box(u.xs[-1] / 2, u.y, f"vector\n{in_shape[-1]} feat.", "input", width=1.4)
+    u.cv.label(u.y, "input " + _shape_text(in_shape))
+    return current
+
+
+def _draw_recurrent(u: _Unrolled, layer: keras.layers.Layer, current: Any) -> Any:
+    """A recurrent row: a cell per step, the state arrow across, framed as one cell; a
+    stateful layer's state leaves the right edge."""
+    kind = type(layer).__name__
+    cells = u.row(
+        lambda i, c: f"{kind}\n{layer.units} units",
+        "cell",
+        current if isinstance(current, list) else None,
+    )
+    for left, right in itertools.pairwise(cells):
+        if left is not None and right is not None:
+            u.cv.arrow(left, right, "state")
+    u.cv.frame(u.xs[0], u.xs[-1], u.y)
+    if layer.stateful:
+        last = cells[-1]
+        u.cv.arrow(last, (last[0] + 1.2, last[1]), "stateful")
+        u.cv.ax.text(
+            last[0] + 0.95,
+            u.y + 0.35,
+            "state to\nnext batch",
+            fontsize=6.5,
+            ha="center",
+            color="#2c7a2c",
+        )
+    flags = "return_sequences" if layer.return_sequences else "last step only"
+    stateful = ", stateful" if layer.stateful else ""
+    u.cv.label(
+        u.y, f"{layer.name}: {flags}{stateful}\none {kind} cell, the same weights at every step"
+    )
+    return cells if layer.return_sequences else cells[-1]
+
+
+def _draw_head(u: _Unrolled, layer: keras.layers.Layer, current: Any) -> Any:
+    """A head: Dense or TimeDistributed(Dense), applied per step when the row is per step."""
+    per_step = isinstance(current, list)
+    inner = layer.layer if isinstance(layer, keras.layers.TimeDistributed) else layer
+    text = f"Dense\n{getattr(inner, 'units', '?')}"
+    if per_step:
+        current = u.row(lambda i, c: text, "head", current)
+    else:
+        box = u.cv.box(current[0], u.y, text, "head")
+        u.cv.arrow(current, box, "up")
+        current = box
+    u.cv.label(
+        u.y,
+        f"{layer.name}: {type(layer).__name__}" + (" (same Dense each step)" if per_step else ""),
+    )
+    return current
+
+
+def _draw_layer(u: _Unrolled, layer: keras.layers.Layer, current: Any) -> Any:
+    """One layer's row; returns what the next row reads (a box per column, or one box)."""
+    if isinstance(layer, keras.layers.RepeatVector):
+        current = u.row(lambda i, c: "same\nvector", "repeat", current, "repeat")
+        u.cv.label(u.y, f"RepeatVector({layer.n})")
+        return current
+    if is_recurrent(layer):
+        return _draw_recurrent(u, layer, current)
+    if isinstance(layer, keras.layers.Embedding):
+        current = u.row(lambda i, c: f"embed\n{layer.output_dim}", "embedding", current)
+        u.cv.label(u.y, f"Embedding({layer.input_dim}, {layer.output_dim})")
+        return current
+    return _draw_head(u, layer, current)
+
+
+def _draw_outputs(u: _Unrolled, model: keras.Model, current: Any) -> None:
+    """The output row: per step (warm-up guesses greyed, new steps fed back), or one box."""
+    width_out = model.output_shape[-1]
+    if isinstance(current, list):
+
+        def output_text(i: int, c: int) -> str:
+            if u.warmup and c < u.history:
+                return f"(x{c + 1})\nwarm-up"  # a guess at a known step: not used
+            if u.feedback:
+                return f"x{c + 1}\nnew"
+            return f"y{c}\n{width_out}"
+
+        def output_kind(i: int, c: int) -> str:
+            return "warmup" if u.warmup and c < u.history else "output"
+
+        outs = u.row(output_text, output_kind, current)
+        if u.feedback:  # each new output but the last is the next step's input
+            for i in range(len(u.cols) - 1):
+                c, after = u.cols[i], u.cols[i + 1]
+                if c is not None and after == c + 1 and c >= u.history:
+                    u.cv.arrow(outs[i], (u.xs[i + 1], 0.0), "feedback")
+    else:
+        box = u.cv.box(current[0], u.y, f"y\n{width_out}", "output")
+        u.cv.arrow(current, box, "up")
+    u.cv.label(u.y, "output " + _shape_text(model.output_shape))
+
+
+def _history(pat: Pattern, sizes: dict[str, Any], given: Any) -> int:
+    """The known steps drawn before a forecast's new ones (3 unless given); 1 otherwise."""
+    if pat.drive != "forecast":
+        return 1
+    return check_int("history", sizes.get("history") or given or 3)
 
 
 def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any) -> Drawing:
@@ -271,141 +414,31 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    path = _check_path(path)
+    path = _picture_path(path)
     drive = sizes.pop("drive", None)
     if drive is not None:
         check_choice("drive", drive, ("generate", "forecast"))
-    history = sizes.pop("history", None) if not isinstance(model_or_pattern, str) else None
+    given = sizes.pop("history", None) if not isinstance(model_or_pattern, str) else None
     pat, model, steps = _resolve(model_or_pattern, sizes)
     if drive is not None:
         pat = PATTERNS[drive]
     steps = check_int("steps", steps)
-    warmup = pat.drive == "forecast"  # known steps first, then the new ones
-    if warmup:
-        history = check_int("history", sizes.get("history") or history or 3)
-    else:
-        history = 1
-    feedback = pat.drive is not None
+    history = _history(pat, sizes, given)
+    warmup = pat.drive == "forecast"
     # forecast: `history` known steps, then each new step but the last is fed back
-    n_steps = history + steps - 1 if warmup else steps
-    cols = _columns(n_steps)
-    xs = [GAP * i for i in range(len(cols))]
+    cols = _columns(history + steps - 1 if warmup else steps)
     drawn = (keras.layers.InputLayer, keras.layers.Masking, keras.layers.Dropout)
     layers = [la for la in flat_layers(model) if not isinstance(la, drawn)]
-    n_rows = 3 + len(layers)
-    fig, ax = plt.subplots(figsize=(1.5 * len(cols) + 4.0, 0.8 * n_rows + 0.6))
-    cv = _Canvas(ax)
-    in_shape = model.input_shape
-    y = 0.0
-    tokens = "int" in str(model.inputs[0].dtype)
-
-    def row(text: Any, kind: Any, below: Any, arrow: str = "up") -> list:
-        """One box per drawn column (an ellipsis where steps are skipped), each fed from
-        the box below it, or from one box for all (``RepeatVector``); ``kind`` is a
-        name, or a function of the column's position and step."""
-        out: list = []
-        for i, (x, c) in enumerate(zip(xs, cols)):
-            if c is None:
-                cv.ellipsis(x, y)
-                out.append(None)
-                continue
-            box = cv.box(x, y, text(i, c), kind(i, c) if callable(kind) else kind)
-            src = below[i] if isinstance(below, list) else below
-            if src is not None:
-                cv.arrow(src, box, arrow)
-            out.append(box)
-        return out
-
-    current: Any
-    if len(in_shape) == 3 or tokens:
-
-        def input_text(i: int, c: int) -> str:
-            if feedback and c > history:
-                return f"x{c}\nfed back"
-            return f"token {c}" if tokens else f"x{c}\n{in_shape[-1]} feat."
-
-        current = row(input_text, "input", None)
-    else:
-        current = cv.box(xs[-1] / 2, y, f"vector\n{in_shape[-1]} feat.", "input", width=1.4)
-    cv.label(y, "input " + _shape_text(in_shape))
+    fig, ax = plt.subplots(figsize=(1.5 * len(cols) + 4.0, 0.8 * (3 + len(layers)) + 0.6))
+    xs = [GAP * i for i in range(len(cols))]
+    u = _Unrolled(_Canvas(ax), cols, xs, history, warmup, feedback=pat.drive is not None)
+    current = _draw_inputs(u, model)
     for layer in layers:
-        y += 1.0
-        per_step = isinstance(current, list)
-        if isinstance(layer, keras.layers.RepeatVector):
-            current = row(lambda i, c: "same\nvector", "repeat", current, "repeat")
-            cv.label(y, f"RepeatVector({layer.n})")
-        elif is_recurrent(layer):
-            kind = type(layer).__name__
-            cells = row(
-                lambda i, c, la=layer: f"{type(la).__name__}\n{la.units} units",
-                "cell",
-                current if per_step else None,
-            )
-            for left, right in itertools.pairwise(cells):
-                if left is not None and right is not None:
-                    cv.arrow(left, right, "state")
-            cv.frame(xs[0], xs[-1], y)
-            if layer.stateful:
-                last = cells[-1]
-                cv.arrow(last, (last[0] + 1.2, last[1]), "stateful")
-                ax.text(
-                    last[0] + 0.95,
-                    y + 0.35,
-                    "state to\nnext batch",
-                    fontsize=6.5,
-                    ha="center",
-                    color="#2c7a2c",
-                )
-            flags = "return_sequences" if layer.return_sequences else "last step only"
-            stateful = ", stateful" if layer.stateful else ""
-            cv.label(
-                y,
-                f"{layer.name}: {flags}{stateful}\none {kind} cell, the same weights at every step",
-            )
-            current = cells if layer.return_sequences else cells[-1]
-        elif isinstance(layer, keras.layers.Embedding):
-            current = row(lambda i, c, la=layer: f"embed\n{la.output_dim}", "embedding", current)
-            cv.label(y, f"Embedding({layer.input_dim}, {layer.output_dim})")
-        else:  # a head: Dense or TimeDistributed(Dense), applied per step when per step
-            inner = layer.layer if isinstance(layer, keras.layers.TimeDistributed) else layer
-            text = f"Dense\n{getattr(inner, 'units', '?')}"
-            if per_step:
-                current = row(lambda i, c, t=text: t, "head", current)
-            else:
-                box = cv.box(current[0], y, text, "head")
-                cv.arrow(current, box, "up")
-                current = box
-            cv.label(
-                y,
-                f"{layer.name}: {type(layer).__name__}"
-                + (" (same Dense each step)" if per_step else ""),
-            )
-    y += 1.0
-    width_out = model.output_shape[-1]
-    if isinstance(current, list):
-
-        def output_text(i: int, c: int) -> str:
-            if warmup and c < history:
-                return f"(x{c + 1})\nwarm-up"  # a guess at a known step: not used
-            if feedback:
-                return f"x{c + 1}\nnew"
-            return f"y{c}\n{width_out}"
-
-        def output_kind(i: int, c: int) -> str:
-            return "warmup" if warmup and c < history else "output"
-
-        outs = row(output_text, output_kind, current)
-        if feedback:  # each new output but the last is the next step's input
-            for i in range(len(cols) - 1):
-                c, after = cols[i], cols[i + 1]
-                if c is not None and after == c + 1 and c >= history:
-                    cv.arrow(outs[i], (xs[i + 1], 0.0), "feedback")
-    else:
-        box = cv.box(current[0], y, f"y\n{width_out}", "output")
-        cv.arrow(current, box, "up")
-    cv.label(y, "output " + _shape_text(model.output_shape))
-    summary = pat.summary.format(steps=steps, history=history)
-    title = pat.name.replace("_", "-") + ": " + summary
+        u.y += 1.0
+        current = _draw_layer(u, layer, current)
+    u.y += 1.0
+    _draw_outputs(u, model, current)
+    title = pat.name.replace("_", "-") + ": " + pat.summary.format(steps=steps, history=history)
     return _finish(fig, ax, path, cols, title)
 
 
@@ -441,7 +474,7 @@ def diagram_batches(sequences_shape: tuple[int, int, int], chunk: int, path: str
     import matplotlib.pyplot as plt
     import numpy as np
 
-    path = _check_path(path)
+    path = _picture_path(path)
     if not isinstance(sequences_shape, tuple | list) or len(sequences_shape) != 3:
         fail("sequences_shape", "`(samples, steps, features)`", sequences_shape)
     n, t, f = (check_int(k, v) for k, v in zip(("samples", "steps", "features"), sequences_shape))
