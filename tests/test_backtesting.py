@@ -568,3 +568,250 @@ def test_model_forecaster_refuses_a_stateful_build():
     ):
         f(Y, 2)
     assert stateful_generator  # the package's own stateful models are refused alike
+
+
+# --- issue 21: per-tank backtests through the package ----------------------------------
+
+
+def export_frame() -> pd.DataFrame:
+    """Three tanks on an hourly grid: B misses 03:00, C starts at 02:00, A has a sentinel."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for tank, start, skip in (("A", 0, None), ("B", 0, 3), ("C", 2, None)):
+        for h in range(start, 12):
+            if h == skip:
+                continue
+            level = 300.0 + 2 * np.sin(h / 2) + rng.normal(0, 0.3) + (5 if tank == "B" else 0)
+            rows.append(
+                {
+                    "tank": tank,
+                    "time": pd.Timestamp("2024-03-01") + pd.Timedelta(hours=h),
+                    "kPa": level,
+                    "C": 20 + 0.1 * h,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame.loc[5, "kPa"] = -999.0  # tank A at 05:00
+    return frame
+
+
+def nan_toy(history: np.ndarray, horizon: int) -> np.ndarray:
+    """``toy`` over the known values of the last 3 steps (a tank history has NaN)."""
+    h = np.asarray(history)
+    last = np.nanmean(h[:, -3:], axis=1)  # (entities, features)
+    return last[:, None, :] + 0.5 * np.arange(1, horizon + 1)[None, :, None]
+
+
+def test_backtest_on_tanks_names_ids_and_times_and_skips_missing_targets():
+    from keras_lstm_patterns.series import tanks
+
+    x, index = tanks(
+        export_frame(),
+        id="tank",
+        time="time",
+        features=["kPa", "C"],
+        freq="h",
+        na_values=[-999.0],
+        return_index=True,
+    )
+    frame = backtest(nan_toy, x, horizon=2, origins=[4, 6, 9], index=index)
+    assert list(frame.columns) == [
+        "model",
+        "origin",
+        "time",
+        "entity",
+        "feature",
+        "step",
+        "actual",
+        "forecast",
+    ]
+    rows = []
+    for o in (4, 6, 9):
+        f = nan_toy(x[:, :o], 2)
+        for e, tank in enumerate(index.ids):
+            for j, name in enumerate(["kPa", "C"]):
+                for k in range(2):
+                    t = o + k
+                    if index.observed[e, t] and np.isfinite(x[e, t, j]):
+                        rows.append((o, index.grid[t], tank, name, k + 1, x[e, t, j], f[e, k, j]))
+    got = frame[["origin", "time", "entity", "feature", "step", "actual", "forecast"]]
+    assert [tuple(r) for r in got.itertuples(index=False, name=None)] == rows
+    # no row for B at 03:00 (no reading) or A at 05:00 (the sentinel)
+    stamps = set(zip(frame["entity"], frame["time"]))
+    assert ("B", pd.Timestamp("2024-03-01 03:00")) not in stamps
+    assert ("A", pd.Timestamp("2024-03-01 05:00")) not in stamps
+    assert ("A", pd.Timestamp("2024-03-01 04:00")) in stamps
+
+
+def test_score_by_entity_against_pandas():
+    from keras_lstm_patterns.series import tanks
+
+    x, index = tanks(
+        export_frame(),
+        id="tank",
+        time="time",
+        features="kPa",
+        freq="h",
+        na_values=[-999.0],
+        return_index=True,
+    )
+    frame = pd.concat(
+        [
+            backtest(persistence_forecaster(), x, horizon=2, origins=[5, 7, 9], index=index),
+            backtest(nan_toy, x, horizon=2, origins=[5, 7, 9], index=index),
+        ]
+    )
+    table = score(frame, x, season=1, by="entity", index=index)
+    assert table.index.names == ["model", "entity"]
+    assert table.index.tolist() == [(m, t) for m in ("persistence", "nan_toy") for t in "ABC"]
+    for (model, tank), group in frame.groupby(["model", "entity"]):
+        e = list(index.ids).index(tank)
+        err = group["forecast"] - group["actual"]
+        scale = []
+        for o in group["origin"]:
+            h = np.where(index.observed[e, :o], x[e, :o, 0], np.nan)
+            scale.append(np.nanmean(np.abs(h[1:] - h[:-1])))
+        row = table.loc[(model, tank)]
+        assert row["n"] == len(group)
+        np.testing.assert_allclose(row["rmse"], np.sqrt((err**2).mean()))
+        np.testing.assert_allclose(row["mae"], err.abs().mean())
+        np.testing.assert_allclose(row["mase"], (err.abs() / np.array(scale)).mean())
+    by_step = score(frame, x, index=index)
+    assert by_step.loc[("nan_toy", "all"), "n"] == (frame["model"] == "nan_toy").sum()
+    with pytest.raises(ValueError, match=r"`index` must be the TankIndex the frame was"):
+        score(frame, x)
+    with pytest.raises(ValueError, match=r"`by` must be one of 'entity'"):
+        score(frame, x, index=index, by="tank")
+    with pytest.raises(ValueError, match=r"`index` must be the index of `series`"):
+        backtest(toy, x[:2], horizon=1, origins=1, index=index)
+
+
+def counting_build(look: int, outputs: int, built: list) -> callable:
+    def build() -> keras.Model:
+        built.append(1)
+        return mean_of_window_features(look, outputs)
+
+    return build
+
+
+def mean_of_window_features(look: int, outputs: int, features: int = 1) -> keras.Model:
+    """Every output is the mean of the window over steps and features; SGD(0) keeps it."""
+    model = keras.Sequential(
+        [
+            keras.Input((look, features)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(
+                outputs, kernel_initializer=keras.initializers.Constant(1 / (look * features))
+            ),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    return model
+
+
+def test_model_forecaster_refit_every_reuses_the_last_model_on_new_history():
+    built = []
+    look = 3
+    f = model_forecaster(
+        counting_build(look, 1, built), look_back=look, refit_every=2, fit_kwargs={"epochs": 1}
+    )
+    frame = backtest(f, Y, horizon=1, origins=[20, 21, 22, 23, 24])
+    assert len(built) == 3  # trained at 20, 22 and 24
+    np.testing.assert_allclose(
+        frame["forecast"], [Y[o - look : o].mean() for o in range(20, 25)], rtol=1e-5
+    )
+    assert f.forecasts_since_fit == 1 and f.trained_on.shape == (1, 24, 1)
+    backtest(f, Y, horizon=1, origins=[10])  # an earlier origin: trained afresh
+    assert len(built) == 4
+    with pytest.raises(ValueError, match=r"`refit_every` must be a positive integer"):
+        model_forecaster(counting_build(look, 1, built), look_back=look, refit_every=0)
+
+
+def test_model_forecaster_targets_forecast_some_columns_from_all():
+    look = 4
+    two = np.c_[Y, 10 + Y[::-1]]
+    direct = model_forecaster(
+        lambda: mean_of_window_features(look, 3, features=2),
+        look_back=look,
+        targets=[1],
+        mode="direct",
+        fit_kwargs={"epochs": 1},
+    )
+    frame = backtest(direct, two, horizon=3, origins=[20, 30])
+    assert frame["feature"].unique().tolist() == [1]
+    want = [two[o - look : o].mean() for o in (20, 30) for _ in range(3)]
+    np.testing.assert_allclose(frame["forecast"], want, rtol=1e-5)
+    one = model_forecaster(
+        lambda: mean_of_window_features(look, 1, features=2),
+        look_back=look,
+        targets=0,
+        fit_kwargs={"epochs": 1},
+    )
+    assert one(two[:20], 1).shape == (1, 1)
+    with pytest.raises(
+        ValueError, match=r"`targets` must be every feature in recursive mode with horizon > 1"
+    ):
+        one(two[:20], 2)
+    with pytest.raises(ValueError, match=r"`targets` must be None or distinct feature"):
+        model_forecaster(lambda: None, look_back=2, targets=[0, 0])
+
+
+def test_model_forecaster_normalize_trains_a_raw_level():
+    """A level near 300 kPa: with the scaling inside the model, a small LSTM forecasts
+    within a few kPa (a raw one starts near 0); the statistics come from the training
+    windows before the origin."""
+    t = np.arange(100.0)
+    level = 300.0 + 4.0 * np.sin(t / 5)
+
+    def build() -> keras.Model:  # compiled: the wrapper gets the same optimizer settings
+        model = many_to_one(8, 1, 8, outputs=1)
+        model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
+        return model
+
+    f = model_forecaster(
+        build, look_back=8, normalize=True, seed=0, fit_kwargs={"epochs": 8, "batch_size": 16}
+    )
+    frame = backtest(f, level, horizon=2, origins=[95])
+    err = (frame["forecast"] - frame["actual"]).abs()
+    assert err.max() < 2.0, frame
+    scale = f.model.get_layer("normalize_inputs")
+    mean = float(keras.ops.convert_to_numpy(scale.mean).reshape(-1)[0])
+    x, _ = windows_of(level[:95], 8)
+    np.testing.assert_allclose(mean, x.mean(), rtol=1e-5)  # from the training windows
+    assert isinstance(f.model.optimizer, keras.optimizers.Adam)
+    np.testing.assert_allclose(float(f.model.optimizer.learning_rate), 0.02)
+
+
+def windows_of(y: np.ndarray, look: int) -> tuple:
+    from keras_lstm_patterns import windows
+
+    return windows.look_back(y, look)
+
+
+def test_a_baseline_backtest_loads_no_keras():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from keras_lstm_patterns.backtesting import backtest, persistence_forecaster, score\n"
+        "y = np.arange(20.0)\n"
+        "f = backtest(persistence_forecaster(), y, horizon=2, origins=3)\n"
+        "score(f, y)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow', 'jax', 'torch')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_backtest_refuses_a_nan_forecast_where_the_truth_is_known():
+    x = np.stack([Y[:20], Y[20:]])[:, :, None]
+    x[1, 8, 0] = np.nan  # a missing step inside entity 1's history
+    with pytest.raises(
+        ValueError,
+        match=r"`forecaster` must be a callable returning finite values \(no NaN or inf\) "
+        r"where the truth is known. Received: toy returned nan at origin 10 for entity 1",
+    ):
+        backtest(toy, x, horizon=1, origins=[10])
+    frame = backtest(persistence_forecaster(), x, horizon=1, origins=[9, 10])  # carried on
+    assert frame["forecast"].tolist() == [Y[8], Y[27], Y[9], Y[29]]

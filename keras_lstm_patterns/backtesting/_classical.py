@@ -1,0 +1,294 @@
+"""Forecasters of the baselines and of classical models fitted at each origin.
+
+The baselines (:mod:`keras_lstm_patterns.baselines`) and the statsmodels models
+(SARIMA, exponential smoothing; the optional ``classical`` extra:
+``pip install keras_lstm_patterns[classical]``) are written for one 1-D series; each
+factory here wraps one as a :data:`Forecaster` that runs it on every entity and feature
+of a history. This module imports no Keras.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import baselines
+from .._checks import check_int, fail, is_int
+from ..series import as_tanks, from_tanks
+from ._evaluation import Forecaster
+
+
+def _named(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+def _filled(h: np.ndarray) -> np.ndarray:
+    """A 1-D history with its missing steps (NaN) forward-filled and leading ones dropped:
+    the last known value stands until the next one, as a reading does."""
+    known = ~np.isnan(h)
+    if known.all():
+        return h
+    last = np.maximum.accumulate(np.where(known, np.arange(len(h)), -1))
+    return h[last[last >= 0]]
+
+
+def _columnwise(one: Callable[[np.ndarray, int], Any], name: str) -> Forecaster:
+    """A forecaster applying a 1-D ``one(history, horizon)`` to every entity and feature.
+
+    Missing steps (NaN) of the history are forward-filled first (leading ones dropped);
+    an entity or feature with no known value forecasts NaN, which :func:`backtest`
+    accepts only where nothing is scored.
+    """
+
+    def forecaster(history: np.ndarray, horizon: int) -> np.ndarray:
+        cube, ndim = as_tanks(history, name="history", allow_nan=True)
+        out = np.full((cube.shape[0], horizon, cube.shape[2]), np.nan)
+        for e in range(cube.shape[0]):
+            for f in range(cube.shape[2]):
+                h = _filled(cube[e, :, f].astype("float64"))
+                if len(h):
+                    out[e, :, f] = one(h, horizon)
+        return from_tanks(out, ndim)
+
+    return _named(forecaster, name)
+
+
+def _positive(h: np.ndarray, why: str) -> np.ndarray:
+    """``h`` itself, refused by name unless every known value is above 0 (for logs)."""
+    if (h <= 0).any():
+        fail("history", f"positive {why}", None, shown=f"min {np.nanmin(h)!r}")
+    return h
+
+
+def persistence_forecaster() -> Forecaster:
+    """Repeat the last value: ``y_hat[o + k] = y[o - 1]``.
+
+    >>> persistence_forecaster()(np.array([1.0, 3.0]), 2)
+    array([3., 3.])
+    """
+    return _columnwise(lambda h, n: np.full(n, h[-1]), "persistence")
+
+
+def seasonal_naive_forecaster(period: int = 12) -> Forecaster:
+    """Repeat the last ``period`` values (``baselines.seasonal_naive_rollout``).
+
+    >>> seasonal_naive_forecaster(2)(np.array([1.0, 2.0, 3.0]), 3)
+    array([2., 3., 2.])
+    """
+    period = check_int("period", period)
+    return _columnwise(
+        lambda h, n: baselines.seasonal_naive_rollout(h, n, period), f"seasonal naive ({period})"
+    )
+
+
+def drift_forecaster() -> Forecaster:
+    """The last value plus the average change of the history per step (the random walk
+    with drift): ``y_hat[o - 1 + k] = y[o - 1] + k (y[o - 1] - y[0]) / (o - 1)``.
+
+    >>> drift_forecaster()(np.array([1.0, 2.0, 4.0]), 2)
+    array([5.5, 7. ])
+    """
+
+    def one(h: np.ndarray, n: int) -> np.ndarray:
+        if len(h) < 2:
+            fail("history", "at least 2 values long for the drift", None, shown=f"{len(h)} value")
+        return h[-1] + np.arange(1, n + 1) * (h[-1] - h[0]) / (len(h) - 1)
+
+    return _columnwise(one, "drift")
+
+
+def autoregression_forecaster(order: int, *, ridge: float = 0.0) -> Forecaster:
+    """A linear AR(``order``) with intercept, least squares on the history, rolled out
+    (``baselines.autoregression_rollout``).
+
+    >>> autoregression_forecaster(1)(2.0 ** np.arange(6), 2).round(6)
+    array([ 64., 128.])
+    """
+    order = check_int("order", order)
+    return _columnwise(
+        lambda h, n: baselines.autoregression_rollout(h, order, n, ridge=ridge), f"AR({order})"
+    )
+
+
+def seasonal_random_walk_forecaster(
+    period: int = 12, *, ar_order: int | None = None, ridge: float = 0.0
+) -> Forecaster:
+    """The seasonal random walk on logs rolled out (``baselines.seasonal_random_walk_rollout``):
+    the last value times last year's same-step changes, for positive series.
+
+    With ``ar_order``, a linear AR of what the walk leaves unexplained,
+    ``w[t] = log y[t] - log y[t-1] - log y[t-period] + log y[t-period-1]``, is fitted on
+    the history and its rollout corrects the walk (the airline recipes' linear models).
+
+    >>> seasonal_random_walk_forecaster(2)(np.array([1.0, 2.0, 2.0, 4.0]), 2)
+    array([4., 8.])
+    """
+    period = check_int("period", period)
+    ar_order = None if ar_order is None else check_int("ar_order", ar_order)
+
+    def one(h: np.ndarray, n: int) -> np.ndarray:
+        _positive(h, "(the walk runs on logs)")
+        corrections = None
+        if ar_order is not None:
+            logy = np.log(h)
+            w = logy[period + 1 :] - logy[period:-1] - logy[1:-period] + logy[: -period - 1]
+            corrections = baselines.autoregression_rollout(w, ar_order, n, ridge=ridge)
+        return baselines.seasonal_random_walk_rollout(h, n, period, corrections=corrections)
+
+    name = f"seasonal random walk ({period})"
+    return _columnwise(one, name if ar_order is None else f"{name} + AR({ar_order}) on w")
+
+
+def _statsmodels(what: str) -> Any:
+    try:
+        import statsmodels.tsa.api as tsa
+    except ImportError:
+        raise ImportError(
+            f"{what} needs statsmodels: pip install keras_lstm_patterns[classical]"
+        ) from None
+    return tsa
+
+
+def _orders(name: str, value: Any, form: str) -> tuple[int, ...]:
+    """A statsmodels order such as ``(p, d, q)``: that many non-negative integers."""
+    size = form.count(",") + 1
+    ok = (
+        isinstance(value, tuple | list)
+        and len(value) == size
+        and all(is_int(v) and v >= 0 for v in value)
+    )
+    if not ok:
+        fail(name, f"{size} non-negative integers {form}", value)
+    return tuple(int(v) for v in value)
+
+
+def _quiet_fit(fit: Callable[[], Any], caught: list | None = None) -> Any:
+    """Run a statsmodels fit without its optimiser warnings (convergence, starting
+    parameters): at dozens of origins they are noise, and the forecasts are checked.
+    With a list ``caught``, statsmodels' estimation warnings (too few observations for
+    the starting parameters) are appended to it for the caller to read."""
+    from statsmodels.tools import sm_exceptions
+
+    with warnings.catch_warnings(record=caught is not None) as inner:
+        for category in (sm_exceptions.ConvergenceWarning, sm_exceptions.ValueWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.filterwarnings("ignore", category=UserWarning, module="statsmodels")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
+        # last, so it comes first: recorded for the caller, or ignored
+        keep = "ignore" if caught is None else "always"
+        warnings.simplefilter(keep, sm_exceptions.EstimationWarning)
+        out = fit()
+    if caught is not None:
+        caught.extend(w for w in inner if issubclass(w.category, sm_exceptions.EstimationWarning))
+    return out
+
+
+def _log_or_not(h: np.ndarray, log: bool) -> np.ndarray:
+    return np.log(_positive(h, "when log=True")) if log else h
+
+
+def sarima_forecaster(
+    order: tuple[int, int, int] = (0, 1, 1),
+    seasonal_order: tuple[int, int, int, int] = (0, 1, 1, 12),
+    *,
+    log: bool = True,
+    trend: str | None = None,
+) -> Forecaster:
+    """A SARIMA fitted by maximum likelihood at each origin (statsmodels' ``SARIMAX``).
+
+    The default is the airline model of Box and Jenkins, ``(0,1,1)(0,1,1)12`` on logs;
+    forecasts on logs are mapped back with ``exp`` (the median forecast). Needs the
+    ``classical`` extra.
+
+    Args:
+        order: ``(p, d, q)``.
+        seasonal_order: ``(P, D, Q, s)``.
+        log: fit on ``log(y)`` (positive series).
+        trend: statsmodels' ``trend`` (``None``, ``"c"``, ``"t"``, ``"ct"``).
+
+    Returns:
+        A forecaster named ``SARIMA(p,d,q)(P,D,Q)s``.
+    """
+    order = _orders("order", order, "(p, d, q)")
+    seasonal_order = _orders("seasonal_order", seasonal_order, "(P, D, Q, s)")
+    tsa = _statsmodels("sarima_forecaster")
+    p, d, q = order
+    sp, sd, sq, s = seasonal_order
+    # statsmodels estimates its starting parameters by conditional least squares on the
+    # differenced series, with lags up to 3 * q for the MA part and p for the AR part
+    # (and the same with P*s and Q*s for the seasonal part); with fewer values it sets
+    # them to 0 and fits on nothing, returning a flat forecast.
+    minimum = d + sd * s + max(3 * q, p, 3 * sq * s, sp * s) + 1
+
+    def one(h: np.ndarray, n: int) -> np.ndarray:
+        if len(h) < minimum:
+            fail(
+                "history",
+                f"at least {minimum} values long for SARIMA{order}{seasonal_order} "
+                f"(d + D*s = {d + sd * s} values go to differencing and "
+                f"{minimum - d - sd * s} more estimate its parameters)",
+                None,
+                shown=f"a history of {len(h)} values",
+            )
+        z = _log_or_not(h, log)
+        model = tsa.SARIMAX(z, order=order, seasonal_order=seasonal_order, trend=trend)
+        caught: list = []
+        fitted = _quiet_fit(lambda: model.fit(disp=False), caught)
+        if any("Too few observations" in str(w.message) for w in caught):
+            fail(
+                "history",
+                f"long enough for SARIMA{order}{seasonal_order} to estimate its "
+                "parameters (statsmodels: too few observations)",
+                None,
+                shown=f"a history of {len(h)} values",
+            )
+        out = np.asarray(fitted.forecast(n))
+        return np.exp(out) if log else out
+
+    name = f"SARIMA({p},{d},{q})({sp},{sd},{sq}){s}" + (" on logs" if log else "")
+    return _columnwise(one, name)
+
+
+def ets_forecaster(
+    period: int | None = 12,
+    *,
+    trend: str | None = "add",
+    seasonal: str | None = "add",
+    damped: bool = False,
+    log: bool = True,
+) -> Forecaster:
+    """Exponential smoothing (Holt-Winters) fitted at each origin (statsmodels'
+    ``ExponentialSmoothing``). Needs the ``classical`` extra.
+
+    Args:
+        period: the seasonal period (``None`` with ``seasonal=None``).
+        trend: ``"add"``, ``"mul"`` or ``None``.
+        seasonal: ``"add"``, ``"mul"`` or ``None``.
+        damped: a damped trend.
+        log: fit on ``log(y)``; additive seasonality on logs is multiplicative on ``y``.
+
+    Returns:
+        A forecaster named ``ETS(trend,seasonal[,damped])``.
+    """
+    tsa = _statsmodels("ets_forecaster")
+    if seasonal is not None:
+        period = check_int("period", period, low=2)
+
+    def one(h: np.ndarray, n: int) -> np.ndarray:
+        z = _log_or_not(h, log)
+        model = tsa.ExponentialSmoothing(
+            z,
+            trend=trend,
+            seasonal=seasonal,
+            seasonal_periods=period if seasonal else None,
+            damped_trend=damped,
+        )
+        out = np.asarray(_quiet_fit(model.fit).forecast(n))
+        return np.exp(out) if log else out
+
+    parts = [str(trend), str(seasonal)] + (["damped"] if damped else [])
+    return _columnwise(one, f"ETS({','.join(parts)})" + (" on logs" if log else ""))
