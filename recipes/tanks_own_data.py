@@ -7,11 +7,13 @@ activity`, one row per recording and step, in shuffled row order.
 Shows: the whole path a user with their own multi-entity file takes, every step checked:
 `tanks` (long frame to `(entities, steps, features)`, ordered by real time), `split`
 along time for every entity (later parts whose look-back reaches into the earlier steps),
-`look_back(..., targets=)` (windows inside each entity), `normalized` (statistics from
-the train part, inside the saved model), a validation part inside the train steps for
-early stopping, a rolling-origin evaluation (the model refitted at steps 60, 70, 80 and
-90, each time scored one step ahead on the next 10 steps of every recording), a
-per-entity test error beside persistence and a linear model refitted at the same
+`look_back(..., targets=)` (windows inside each entity), a rolling-origin backtest by
+the package (`backtest(..., index=)`: one step ahead from each of the steps 60-99 of
+every recording, the model refitted every 10 origins, `model_forecaster(targets=,
+normalize=True, validation=, refit_every=)`: the accelerometer forecast from all six
+sensors, the scaling statistics from each training part inside the model, a validation
+part inside the train steps for early stopping), per-entity scores
+(`score(by="entity")`) beside persistence and a linear model refitted at the same
 origins, predictions joined back to `(recording, step)` as CSV, and a plot.
 Command: python recipes/tanks_own_data.py [--quick] [--seed 0] [--seeds 5] [--out DIR]
 How long: about 40 s a seed on two cores (--quick: seconds).
@@ -23,12 +25,22 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from typing import Any
+
 import keras
 import numpy as np
 import pandas as pd
 from _common import Run, figure, fmt, mean_std
 
-from keras_lstm_patterns import datasets, explain, many_to_one, normalized, windows
+from keras_lstm_patterns import (
+    backtest,
+    backtesting,
+    datasets,
+    explain,
+    many_to_one,
+    score,
+    windows,
+)
 
 NAME = "tanks_own_data"
 SENSORS = ["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
@@ -36,6 +48,7 @@ TARGETS = ["acc_x", "acc_y", "acc_z"]
 LOOK_BACK = 10  # one second at 10 Hz
 ORIGINS = (60, 70, 80, 90)  # refit at each; score the next EVERY steps of every recording
 EVERY = 10
+STEPS = list(range(ORIGINS[0], ORIGINS[-1] + EVERY))  # one-step-ahead origins 60..99
 VALID = 14  # the last 14 steps before an origin validate (early stopping)
 CONFIG = {"units": 32, "epochs": 80, "patience": 8, "batch": 64, "lr": 3e-3}
 
@@ -68,6 +81,7 @@ def at_origin(data: np.ndarray, origin: int, *, show: bool = False) -> dict:
 
     ``split(..., look_back=)`` starts each later part ``LOOK_BACK`` steps early, so its
     first window's target is its own first step: no target is ever in an earlier part.
+    ``model_forecaster(validation=VALID)`` cuts the history the same way at each refit.
     """
     past, future = windows.split(data, origin, look_back=LOOK_BACK)
     train, valid = windows.split(past, origin - VALID, look_back=LOOK_BACK)
@@ -84,43 +98,60 @@ def at_origin(data: np.ndarray, origin: int, *, show: bool = False) -> dict:
     return parts
 
 
-def persistence(x: np.ndarray) -> np.ndarray:
-    """Repeat the window's last accelerometer reading."""
-    return x[:, -1, : len(TARGETS)]
+def lstm_forecaster(cfg: dict, verbose: int) -> backtesting.ModelForecaster:
+    """A normalized many_to_one forecasting the accelerometer from all six sensors,
+    trained at every ``EVERY``-th origin on the steps before it, stopped early on the
+    last ``VALID`` of them; in between it reads the new steps without training."""
 
+    def build() -> keras.Model:
+        model = many_to_one(LOOK_BACK, len(SENSORS), cfg["units"], outputs=len(TARGETS))
+        model.compile(optimizer=keras.optimizers.Adam(cfg["lr"]), loss="mse")
+        return model
 
-def linear(train: tuple, x: np.ndarray) -> np.ndarray:
-    """Least squares on the flattened window (all six sensors, ten steps), plus a bias."""
-    tx, ty = train
-    design = np.c_[tx.reshape(len(tx), -1), np.ones(len(tx))]
-    coef, *_ = np.linalg.lstsq(design, ty, rcond=None)
-    return np.c_[x.reshape(len(x), -1), np.ones(len(x))] @ coef
-
-
-def per_entity_rmse(pred: list, y: list, entities: int) -> np.ndarray:
-    """RMSE over each entity's test steps of every origin (raw units), ``(entities,)``."""
-    err = np.concatenate(
-        [(p - t).reshape(entities, -1, t.shape[-1]) for p, t in zip(pred, y)], axis=1
-    )
-    return np.sqrt((err**2).mean(axis=(1, 2)))
-
-
-def train_model(parts: dict, cfg: dict, verbose: int) -> keras.Model:
-    """A normalized many_to_one, stopped early on the validation steps."""
-    x, y = parts["train"]
-    model = normalized(many_to_one(LOOK_BACK, len(SENSORS), cfg["units"], outputs=3), x, y)
-    model.compile(optimizer=keras.optimizers.Adam(cfg["lr"]), loss="mse")
     stop = keras.callbacks.EarlyStopping(patience=cfg["patience"], restore_best_weights=True)
-    model.fit(
-        x,
-        y,
-        validation_data=parts["valid"],
-        epochs=cfg["epochs"],
-        batch_size=cfg["batch"],
-        callbacks=[stop],
-        verbose=verbose,
+    return backtesting.model_forecaster(
+        build,
+        look_back=LOOK_BACK,
+        targets=[SENSORS.index(t) for t in TARGETS],
+        normalize=True,  # statistics from each training part, inside the model
+        validation=VALID,
+        refit_every=EVERY,
+        fit_kwargs={
+            "epochs": cfg["epochs"],
+            "batch_size": cfg["batch"],
+            "callbacks": [stop],
+            "verbose": verbose,
+        },
+        name="LSTM (many_to_one, normalized)",
     )
-    return model
+
+
+class LinearForecaster:
+    """Least squares on the flattened window (all six sensors, ten steps) plus a bias,
+    refitted every ``EVERY`` origins on the training windows before the last ``VALID``
+    steps (the LSTM's training part), forecasting the accelerometer one step ahead."""
+
+    __name__ = "linear (least squares on the window)"
+
+    def __init__(self, first: int):
+        self.first = first
+        self.targets = [SENSORS.index(t) for t in TARGETS]
+
+    def __call__(self, history: np.ndarray, horizon: int) -> np.ndarray:
+        refit = self.first + (history.shape[1] - self.first) // EVERY * EVERY
+        x, y = windows.look_back(history[:, : refit - VALID], LOOK_BACK, targets=self.targets)
+        design = np.c_[x.reshape(len(x), -1), np.ones(len(x))]
+        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        last = history[:, -LOOK_BACK:].reshape(len(history), -1)
+        return (np.c_[last, np.ones(len(last))] @ coef)[:, None, :]  # (entities, 1, targets)
+
+
+def per_entity_rmse(frame: pd.DataFrame, data: np.ndarray, index: Any) -> pd.Series:
+    """Each recording's RMSE over its scored steps and the accelerometer axes (raw units),
+    from ``score(by="entity")``'s per-feature rows."""
+    table = score(frame, data, index=index, by="entity")
+    mse = (table["rmse"] ** 2).groupby(level="entity", sort=False).mean()  # equal n per axis
+    return np.sqrt(mse).loc[index.ids]
 
 
 def plot(frame: pd.DataFrame, joined: pd.DataFrame, activity: pd.Series) -> tuple:
@@ -165,56 +196,58 @@ def main(run: Run) -> dict:
     """
     data, index, activity = prepare(frame)
     print(f"tanks: {data.shape}  (entities, steps, features)")
-    origins = {o: at_origin(data, o, show=o == ORIGINS[0]) for o in ORIGINS}
-    truth = [origins[o]["test"][1] for o in ORIGINS]
+    at_origin(data, ORIGINS[0], show=True)
     entities = len(activity)
 
     """
     ## The model: many-to-one, scaled inside
 
-    `normalized` puts a `Normalization` adapted on the train inputs in front of the
-    model and a `Normalization(invert=True)` adapted on the train targets behind it: it
-    reads and returns raw sensor units, and its `.keras` file carries the statistics.
-    Early stopping watches the validation steps.
+    `model_forecaster(normalize=True)` wraps each new model in `normalized`: a
+    `Normalization` adapted on that origin's train inputs in front of the model and a
+    `Normalization(invert=True)` adapted on its train targets behind it, so it reads and
+    returns raw sensor units and its `.keras` file carries the statistics. `targets=`
+    forecasts the three accelerometer axes from all six sensors; `validation=14` holds
+    the last 14 steps before each refit out for early stopping.
     """
     cfg = dict(CONFIG, epochs=2) if run.quick else CONFIG
     print(explain(many_to_one(LOOK_BACK, len(SENSORS), cfg["units"], outputs=3)))
 
     """
-    ## A rolling-origin evaluation
+    ## A rolling-origin backtest
 
-    One cut scores the model on one stretch of steps. Instead it is refitted at steps
-    60, 70, 80 and 90, each time on what came before, and scored one step ahead on the
-    next 10 steps of every recording: 40 test steps per recording, none seen in training.
+    One cut scores the model on one stretch of steps. Instead `backtest` forecasts one
+    step ahead from every step 60-99, each time from what came before only; with
+    `refit_every=10` the model is retrained at steps 60, 70, 80 and 90 and reads the
+    new steps in between: 40 test steps per recording, none seen in training. With the
+    `index` the rows name each recording by its id and each forecast by its step.
     """
 
-    def one_seed(seed: int) -> list:
-        preds = []
-        for o in ORIGINS:
-            model = train_model(origins[o], cfg, run.verbose)
-            preds.append(np.asarray(model.predict(origins[o]["test"][0], verbose=0)))
-        return preds
+    def one_seed(seed: int) -> pd.DataFrame:
+        f = lstm_forecaster(cfg, run.verbose)
+        return backtest(f, data, horizon=1, origins=STEPS, index=index)
 
-    preds = run.each_seed(f"LSTM at {len(ORIGINS)} origins", one_seed)
+    lstm = run.each_seed(f"LSTM at {len(STEPS)} origins, refitted every {EVERY}", one_seed)
 
     """
     ## Per-entity scores beside two baselines, by activity
 
     Persistence repeats the last reading; the linear model is least squares on the same
-    windows, refitted at the same origins. The LSTM is worth its cost only where it
-    beats both.
+    windows, refitted at the same origins. `score(by="entity")` gives one row per model,
+    axis and recording; the LSTM is worth its cost only where it beats both.
     """
-    test_x = [origins[o]["test"][0] for o in ORIGINS]
+    persistence = backtest(
+        backtesting.persistence_forecaster(), data, horizon=1, origins=STEPS, index=index
+    )
+    persistence = persistence[persistence["feature"].isin(TARGETS)]
+    linear = backtest(LinearForecaster(ORIGINS[0]), data, horizon=1, origins=STEPS, index=index)
     scores = {
         "LSTM (many_to_one, normalized)": np.array(
-            [per_entity_rmse(p, truth, entities) for p in preds]
+            [per_entity_rmse(f, data, index).to_numpy() for f in lstm]
         ),
-        "linear (least squares on the window)": per_entity_rmse(
-            [linear(origins[o]["train"], x) for o, x in zip(ORIGINS, test_x)], truth, entities
-        )[None],
-        "persistence (last reading)": per_entity_rmse(
-            [persistence(x) for x in test_x], truth, entities
-        )[None],
+        "linear (least squares on the window)": per_entity_rmse(linear, data, index).to_numpy()[
+            None
+        ],
+        "persistence (last reading)": per_entity_rmse(persistence, data, index).to_numpy()[None],
     }
     kinds = sorted(activity.unique())
     rows, summary = [], {}
@@ -224,8 +257,9 @@ def main(run: Run) -> dict:
             k: mean_std(v) for k, v in columns.items()
         }
         rows.append([name, *(fmt(summary[name][k], 3) for k in ["all", *kinds])])
-    lstm = scores["LSTM (many_to_one, normalized)"]
-    wins = float((lstm < scores["persistence (last reading)"]).mean())
+    wins = float(
+        (scores["LSTM (many_to_one, normalized)"] < scores["persistence (last reading)"]).mean()
+    )
     table = run.table(
         f"Test RMSE per recording over steps 60-99 (raw accelerometer units), "
         f"mean over {entities} recordings",
@@ -237,19 +271,17 @@ def main(run: Run) -> dict:
     """
     ## Predictions back to (recording, step), as CSV
 
-    `window_rows` names the `(recording, step)` of each test target, in the order
-    `look_back` made them, so the predictions join the original rows.
+    The backtest's rows already name each forecast by recording (`entity`) and step
+    (`time`), so the predictions join the original rows: one row per recording and step,
+    the actual and predicted value of each axis (the mean over seeds).
     """
-    parts = []
-    for k, o in enumerate(ORIGINS):
-        rows_o = index.window_rows(LOOK_BACK, offset=o - LOOK_BACK)
-        rows_o = rows_o[rows_o["step"] < o + EVERY].reset_index(drop=True)
-        mean = np.mean([p[k] for p in preds], axis=0)
-        for j, t in enumerate(TARGETS):
-            rows_o[f"{t}_actual"] = truth[k][:, j]
-            rows_o[f"{t}_predicted"] = mean[:, j]
-        parts.append(rows_o)
-    joined = pd.concat(parts).sort_values(["recording", "step"], ignore_index=True)
+    mean = pd.concat(lstm).groupby(["entity", "time", "feature"], sort=False)
+    mean = mean.agg(actual=("actual", "first"), predicted=("forecast", "mean"))
+    joined = mean.unstack("feature")
+    joined.columns = [f"{t}_{kind}" for kind, t in joined.columns]
+    joined = joined[[f"{t}_{kind}" for t in TARGETS for kind in ("actual", "predicted")]]
+    joined = joined.rename_axis(["recording", "step"]).reset_index()
+    joined = joined.sort_values(["recording", "step"], ignore_index=True)
     run.out.mkdir(parents=True, exist_ok=True)
     joined.to_csv(run.out / "predictions.csv", index=False)
     print(f"predictions: {run.out / 'predictions.csv'} ({len(joined)} rows)")
