@@ -109,10 +109,12 @@ def launch(args: argparse.Namespace, argv: list[str]) -> int:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    for i, out in enumerate(outs):
+    for i, (out, proc) in enumerate(zip(outs, procs)):
+        if proc.returncode:
+            print(f"process {i} failed with exit code {proc.returncode}")
         for line in out.splitlines():
-            if line.startswith("RESULT "):
-                r = json.loads(line[7:])
+            if "RESULT {" in line:  # gloo's messages share stdout
+                r = json.loads(line.split("RESULT ", 1)[1])
                 for name, run in r["runs"].items():
                     print(
                         f"process {i} {name}: {run['epoch_seconds']} s per epoch, "

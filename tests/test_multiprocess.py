@@ -46,6 +46,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def tagged(output: str, tag: str) -> list[str]:
+    """The text after ``tag`` on each line that has it (gloo's own messages share stdout
+    and need not end where a line of ours begins)."""
+    return [ln.split(tag + " ", 1)[1] for ln in output.splitlines() if tag + " {" in ln]
+
+
 class Processes:
     """Start script processes with output in files; ``close`` kills what still runs."""
 
@@ -100,9 +106,9 @@ class Processes:
             except subprocess.TimeoutExpired:
                 pytest.fail(f"{name} still running after {DEADLINE} s")
             assert code == 0, self.failure(name)
-            lines = [ln for ln in self.output(name).splitlines() if ln.startswith("RESULT ")]
+            lines = tagged(self.output(name), "RESULT")
             assert lines, self.failure(name)
-            results[name] = json.loads(lines[-1][len("RESULT ") :])
+            results[name] = json.loads(lines[-1])
         return results
 
     def kill(self, name: str) -> None:
@@ -134,11 +140,7 @@ def runs(tmp_path_factory) -> dict:
         backup = distributed.Backup(folder / "lost" / LOST.replace(":", "-"))
         checkpoints = backup.epochs()
         before = {
-            name: [
-                json.loads(ln[len("EPOCH ") :])
-                for ln in procs.output(name).splitlines()
-                if ln.startswith("EPOCH ")
-            ]
+            name: [json.loads(ln) for ln in tagged(procs.output(name), "EPOCH")]
             for name in ("lost0", "lost1")
         }
         procs.job("resumed", *lost)
@@ -329,9 +331,9 @@ def jax_refusals() -> dict:
             cwd=cwd,
             timeout=DEADLINE,
         )
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+    lines = tagged(done.stdout, "RESULT")
     assert done.returncode == 0 and lines, done.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULT ") :])
+    return json.loads(lines[-1])
 
 
 @needs_jax
