@@ -20,6 +20,7 @@ is printed, no picture is drawn).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import stat
 import subprocess
@@ -324,10 +325,8 @@ def _file_kind(path: Path) -> str | None:
 
 def _check_file(path: Path) -> None:
     kind = _file_kind(path)
-    if kind == "no such file" or (kind and kind.startswith("no such file")):
-        raise UsageError(f"{kind}: {path}")
     if kind is not None:
-        raise UsageError(f"{path} is {kind}")
+        raise UsageError(f"{kind}: {path}" if kind.startswith("no such") else f"{path} is {kind}")
 
 
 def _separator(text: str) -> str:
@@ -345,10 +344,12 @@ def _decimal(text: str) -> str:
 
 
 def _number(text: str) -> float | None:
+    """``text`` as a finite number (a sentinel such as -999), else ``None``."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 def _na_values(args: argparse.Namespace) -> tuple[list[str], list[float]]:
@@ -713,6 +714,10 @@ def _windows(args: argparse.Namespace) -> int:
     )
     if ignored:
         print(f"ignored non-numeric columns: {', '.join(map(str, ignored))}")
+        for column in ignored:
+            hint = _decimal_hint(frame[column], args)
+            if hint:
+                print(f"note: column {column!r} looks numeric{hint}", file=sys.stderr)
         if args.id is None and args.time is None:
             print(
                 "note: without --id and --time the whole file is one series, in file row "

@@ -239,6 +239,17 @@ def test_a_semicolon_file_with_decimal_commas(tmp_path, capsys):
     )
 
 
+def test_a_column_of_numbers_with_a_marker_is_named(tmp_path, capsys):
+    values = ["1", "2", "missing", "4", "5"]
+    lines = "".join(f"{t},{v},{t}.5\n" for t, v in enumerate(values))
+    path = write(tmp_path, "marker.csv", "t,P,T\n" + lines)
+    code, out, err = run(capsys, path, "--time", "t", "--look-back", "1")
+    assert code == 0 and "ignored non-numeric columns: P" in out and "features: T" in out
+    assert (
+        err == "note: column 'P' looks numeric (numbers, and 'missing': give --na-values missing)\n"
+    )
+
+
 def test_tab_separated(tmp_path, capsys):
     path = write(tmp_path, "tabs.tsv", "t\tP\n" + "".join(f"{t}\t{t}.5\n" for t in range(5)))
     code, out, err = run(capsys, path, "--time", "t", "--look-back", "2", "--sep", "\\t")
