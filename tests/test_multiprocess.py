@@ -97,15 +97,22 @@ class Processes:
             time.sleep(0.2)
 
     def finish(self, *names: str) -> dict[str, dict]:
-        """Wait for each process to end well; its ``RESULT`` object."""
+        """Wait for the processes to end well; their ``RESULT`` objects. The first one
+        that fails ends the wait (its peers would wait for it until JAX's timeout)."""
+        waiting = list(names)
+        while waiting:
+            for name in list(waiting):
+                code = self.running[name].poll()
+                if code is None:
+                    continue
+                if code != 0:
+                    pytest.fail(self.failure(name))
+                waiting.remove(name)
+            if waiting and time.monotonic() > self.deadline:
+                pytest.fail(f"{', '.join(waiting)} still running after {DEADLINE} s")
+            time.sleep(0.2)
         results = {}
         for name in names:
-            left = max(1.0, self.deadline - time.monotonic())
-            try:
-                code = self.running[name].wait(timeout=left)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"{name} still running after {DEADLINE} s")
-            assert code == 0, self.failure(name)
             lines = tagged(self.output(name), "RESULT")
             assert lines, self.failure(name)
             results[name] = json.loads(lines[-1])
@@ -191,6 +198,21 @@ def test_a_lost_worker_resumes_from_the_last_finished_epoch(runs):
     # what was done before the loss matches the uninterrupted job too
     before = [e["loss"] for e in runs["before"]["lost0"]]
     np.testing.assert_allclose(before, full["losses"][:k], rtol=1e-6, atol=0)
+
+
+@needs_jax
+def test_a_failing_worker_ends_the_job_and_every_process_is_killed(tmp_path):
+    procs = Processes(tmp_path)
+    try:
+        procs.job("bad", "--epochs", "2", extra={1: ["--epochs", "two"]})  # 1 cannot start
+        start = time.monotonic()
+        with pytest.raises(pytest.fail.Exception, match="bad1 exited with 2"):
+            procs.finish("bad0", "bad1")
+        assert time.monotonic() - start < 120  # not JAX's timeout, nor the deadline
+        assert procs.running["bad0"].poll() is None  # process 0 still waits for its peer
+    finally:
+        procs.close()
+    assert all(p.poll() is not None for p in procs.running.values())
 
 
 # The checkpoint itself, in this process (any backend).
