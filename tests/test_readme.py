@@ -6,6 +6,7 @@ supplied from outside. Epoch counts are cut to 1 so the whole README runs in sec
 
 import doctest
 import re
+import shutil
 from pathlib import Path
 
 import keras
@@ -32,6 +33,8 @@ def test_every_readme_block_runs(tmp_path, monkeypatch):
     """Each block runs with what earlier blocks defined (a block may use the `model` or
     `train` of the block before it, as a reader would), and nothing else."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()  # "Your own data" reads the export from the checkout
+    shutil.copy(ROOT / "data" / "tank_export.csv", tmp_path / "data")
     namespace: dict = {}
     for block in code_blocks():
         if "tf.distribute" in block and keras.backend.backend() != "tensorflow":
@@ -41,12 +44,10 @@ def test_every_readme_block_runs(tmp_path, monkeypatch):
             exec(compile(code, "README.md", "exec"), namespace)
         except Exception as err:  # name the block that failed
             pytest.fail(f"README block failed: {type(err).__name__}: {err}\n{block}")
-        if 'rows["predicted"]' in block:  # the "Your own data" block's promises
-            assert namespace["data"].shape == (3, 200, 2)
-            assert namespace["x"].shape == (408, 24, 2) and namespace["y"].shape == (408, 1)
-            rows = namespace["rows"]
-            assert len(rows) == len(namespace["test_y"]) == 120
-            assert rows["timestamp"].min() == namespace["index"].times[0][160]
+        if "index.report()" in block:  # "Your own data": the export on one grid
+            own_data_promises(namespace)
+        if "index.window_rows" in block:
+            join_back_promises(namespace)
     # what the other blocks' comments promise
     assert namespace["path"].shape == (1, 1000, 2)
     assert namespace["future"].shape == (1, 48, 2)
@@ -54,6 +55,39 @@ def test_every_readme_block_runs(tmp_path, monkeypatch):
     assert [c.shape for c in namespace["chunks"]] == [(16, 50, 1)] * 2
     assert namespace["out"].shape == (16, 100, 1)
     assert namespace["snapshot"] and namespace["one"].inputs[0].shape[0] == 1
+
+
+def own_data_promises(ns: dict) -> None:
+    """What "Your own data" says of the export, checked against pandas."""
+    import pandas as pd
+
+    ids = [f"T-0{k}" for k in range(1, 7)]
+    assert ns["data"].shape == (6, 1009, 2)
+    report = ns["report"]
+    assert list(report.index) == ids
+    assert report.loc["T-02", "longest_gap"] == pd.Timedelta(hours=11)  # 10 hours missing
+    assert report.loc["T-03", "interval"] == pd.Timedelta(minutes=30)
+    assert report.loc["T-06", "first"] == pd.Timestamp("2024-11-03 04:00", tz="UTC")
+    results, scores = ns["results"], ns["scores"]
+    assert set(results["model"]) == {"lstm", "persistence", "ar(24)"}
+    assert sorted(set(results["entity"])) == ids
+    assert results["time"].dt.tz is not None and not results["actual"].isna().any()
+    # never a step that was not measured: every scored actual is a real reading
+    index, data = ns["index"], ns["data"]
+    position = results["entity"].map({i: k for k, i in enumerate(index.ids)})
+    step = index.grid.get_indexer(results["time"])
+    assert (step >= 0).all() and index.observed[position, step].all()
+    pressure = scores.xs("pressure", level="feature")
+    assert set(pressure.index.get_level_values("entity")) == set(ids)
+    assert set(pressure.index.get_level_values("model")) == {"lstm", "persistence", "ar(24)"}
+    assert data.dtype == "float64"
+
+
+def join_back_promises(ns: dict) -> None:
+    rows, joined, y = ns["rows"], ns["joined"], ns["y"]
+    assert len(rows) == len(y) == len(joined) == len(ns["x"])
+    hourly = joined[joined["tank_id"] != "T-03"]
+    assert len(hourly) > 0 and (hourly["target"] == hourly["pressure"]).all()
 
 
 def test_readme_doctests():
