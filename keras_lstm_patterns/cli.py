@@ -450,9 +450,9 @@ def _window_columns(frame: Any, args: argparse.Namespace, path: Path) -> tuple[l
     return features, [c for c in frame.columns if c not in numeric and c not in keys.values()]
 
 
-ISO_STAMP = (  # ISO 8601 date, time of day, UTC offset (only after a time of day)
-    r"^\s*(?P<stamp>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
-    r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?)?)\s*$"
+ISO_STAMP = (  # ISO 8601: a month or a day, a time of day, a UTC offset after a time
+    r"^\s*(?P<stamp>\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+    r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?)?)?)\s*$"
 )
 
 

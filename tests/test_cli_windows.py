@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -576,3 +577,25 @@ def test_generated_irregular_files_on_one_grid_match_pandas(tmp_path, case):
     assert code == 0, err
     assert f"x: ({total}, {look_back}, 1)" in out
     assert f"entities: {grid.shape[0]} (one per 'tank'), {len(span)} steps each" in out
+
+
+def test_year_month_stamps_are_read_as_iso(capsys):
+    """`1949-01` is ISO 8601 (a month): read without --time-format, never day-first."""
+    root = Path(__file__).resolve().parent.parent
+    code, _, err = run(capsys, root / "data" / "airline.csv", "--time", "Date", "--look-back", "3")
+    assert "--time-format" not in err and "%d/%m/%Y" not in err
+    assert code == 0 or "(option --freq)" in err  # parsed: only the spacing is in question
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="series.tanks takes calendar months as irregular (28-31 days) and refuses "
+    "freq='MS'; monthly series cannot be windowed by time",
+)
+def test_monthly_series_by_time(capsys):
+    root = Path(__file__).resolve().parent.parent
+    code, out, err = run(
+        capsys, root / "data" / "airline.csv", "--time", "Date", "--look-back", "3"
+    )
+    assert code == 0, err
+    assert "window 0: x=[112. 118. 132.] -> y=129.  (target at Date=1949-04-01" in out
