@@ -234,3 +234,60 @@ def test_normalized(tiny, x, y_len, seed):
     want = keras.ops.convert_to_numpy(tiny(((xa - mx) / np.maximum(sx, 1e-7)).astype("float32")))
     want = want * y.std() + y.mean()
     np.testing.assert_allclose(model.predict(xs, verbose=0), want, rtol=1e-3, atol=1e-3)
+
+
+@settings(FUZZ, max_examples=15)
+@given(
+    seed=st.integers(0, 2**16),
+    drop=st.floats(0.0, 0.4),
+    horizon=st.integers(1, 3),
+    by=st.sampled_from([None, "entity", "tank"]),
+)
+def test_backtest_and_score_per_tank(seed, drop, horizon, by):
+    """Random tanks with missing readings on one hourly grid: every row is a measured
+    target named by id and time stamp, the rows equal a loop, per-entity scores equal
+    pandas."""
+    from keras_lstm_patterns.series import tanks
+
+    rng = np.random.default_rng(seed)
+    stamps = pd.date_range("2024-01-01", periods=16, freq="h")
+    rows = [
+        {"id": tank, "t": t, "v": 10.0 + rng.normal()}
+        for tank in ("a", "b", "c")
+        for t in stamps
+        if rng.random() >= drop or t in (stamps[0], stamps[-1])
+    ]
+    x, index = tanks(
+        pd.DataFrame(rows), id="id", time="t", features="v", freq="h", return_index=True
+    )
+    f = persistence_forecaster()
+    ok, frame = attempt(
+        ("series", "horizon", "origins"),
+        backtest,
+        f,
+        x,
+        horizon=horizon,
+        origins=[6, 9, 12],
+        index=index,
+    )
+    if not ok:
+        return
+    want = []
+    for o in (6, 9, 12):
+        for e, tank in enumerate(index.ids):
+            known = x[e, :o, 0][~np.isnan(x[e, :o, 0])]
+            for k in range(horizon):
+                if index.observed[e, o + k] and np.isfinite(x[e, o + k, 0]) and len(known):
+                    want.append((o, stamps[o + k], tank, k + 1, x[e, o + k, 0], known[-1]))
+    got = frame[["origin", "time", "entity", "step", "actual", "forecast"]]
+    assert [tuple(r) for r in got.itertuples(index=False, name=None)] == want
+    ok, table = attempt(
+        ("frame", "series", "season", "by", "index"), score, frame, x, by=by, index=index
+    )
+    if not ok or by is None:
+        return
+    for tank, group in frame.groupby("entity"):
+        err = group["forecast"] - group["actual"]
+        np.testing.assert_allclose(
+            table.loc[("persistence", tank), "rmse"], np.sqrt((err**2).mean())
+        )
