@@ -150,15 +150,16 @@ _NAME = re.compile(r"^epoch-(\d+)\.weights\.h5$")
 class Backup(keras.callbacks.Callback):
     """A checkpoint at the end of every epoch that a restarted job resumes from.
 
-    ``keras.callbacks.BackupAndRestore`` writes its weights and its epoch number as two
-    files, from every process, in place: two processes writing one file on shared
-    storage collide, and a process killed between the two files leaves weights of one
-    epoch labelled with another, so the restarted job silently trains an epoch twice.
-    ``Backup`` writes from process 0 only, the epoch in the file's name, to a temporary
-    name first and then renamed (one atomic step on a POSIX file system): a file killed
-    half-written keeps its temporary name and is never read, and the previous
-    checkpoint stays. The two newest are kept; a newest one that cannot be read is
-    passed over for the one before.
+    ``keras.callbacks.BackupAndRestore`` rewrites one weights file in place from every
+    process (a truncated one stops the restarted ``fit`` with ``OSError``), and writes
+    the epoch number in a second file after it, so a process killed between the two
+    would leave weights of one epoch labelled with the one before. ``Backup`` keeps the
+    file of process 0 only (every process saves, since on JAX reading the distributed
+    variables is a step all processes take; the others write to a scratch folder), with
+    the epoch in the file's name, written under a temporary name and then renamed (one
+    atomic step on a POSIX file system): a file killed half-written keeps its temporary
+    name and is never read, and the previous checkpoint stays. The two newest are kept;
+    a newest one that cannot be read is passed over for the one before.
 
     Use it with :meth:`restore`, which loads the newest checkpoint (weights and
     optimizer state) and returns the epoch to start from, and replays the dataset's

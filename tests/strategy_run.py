@@ -59,6 +59,8 @@ def main() -> dict:
             gen, sx[:4], sy[:4], epochs=1, batch_size=4, verbose=0
         ),
         "generate": lambda: stateful.generate(gen, np.zeros((4, 1, 1)), 3),
+        "forecast": lambda: stateful.forecast(gen, sx[:4], 3),
+        "predict_chunks": lambda: stateful.predict_chunks(gen, sx[:4], 13),
     }.items():
         try:
             call()

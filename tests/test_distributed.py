@@ -41,7 +41,7 @@ def test_mirrored_training_follows_single_device_losses(result, kind):
     np.testing.assert_allclose(mirrored, single, rtol=1e-4)
 
 
-@pytest.mark.parametrize("call", ["fit_stateful", "generate"])
+@pytest.mark.parametrize("call", ["fit_stateful", "generate", "forecast", "predict_chunks"])
 def test_stateful_under_a_strategy_is_refused_with_the_reason(result, call):
     message = result["stateful_refusals"][call]
     assert message is not None, f"{call} ran under MirroredStrategy instead of refusing"
