@@ -885,18 +885,35 @@ def _check_repeated_times(
     ticks: np.ndarray,
     order: np.ndarray,
     stamps: pd.Series,
+    grid: bool,
 ) -> None:
+    """Exact duplicate rows are always refused. Other repeated ``(id, time)`` are refused
+    without ``freq`` (two readings cannot be one step), and with it only when naive
+    stamps repeat at night, the mark of a daylight-saving change on wall-clock times;
+    otherwise ``agg`` combines them, as pandas' ``resample`` does."""
     c, t = codes[order], ticks[order]
     same = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
     if not same.any():
         return
     _check_exact_duplicates(frame, id, time)
+    naive = kind == "datetime" and not tz_aware
+    if grid:
+        if not naive:
+            return
+        hours = pd.DatetimeIndex(stamps.iloc[order[1:][same]]).hour
+        night = np.asarray(hours <= 3)
+        if not night.any():
+            return
+        same = same.copy()
+        same[np.flatnonzero(same)[~night]] = False
     i = int(np.argmax(same))
     a, b = int(order[i]), int(order[i + 1])
     stamp = stamps.iloc[a]
     n = int(same.sum())
     rule = f"one row per ({id}, {time}): two readings of one tank at one time are ambiguous"
-    if kind == "datetime" and not tz_aware and 0 <= pd.Timestamp(stamp).hour <= 3:
+    if not grid:
+        rule += " (`freq=` combines the readings of one grid step with `agg`)"
+    if naive and 0 <= pd.Timestamp(stamp).hour <= 3:
         rule += (
             ". A repeated local hour at night is what the end of daylight saving time "
             "does to wall-clock stamps: read the stamps with their UTC offsets "
@@ -1205,7 +1222,9 @@ def tanks(
     entities = len(ids)
     ticks = _ticks(column, kind)
     order = _by_group(ticks, codes)
-    _check_repeated_times(frame, id, time, kind, tz_aware, codes, ticks, order, column)
+    _check_repeated_times(
+        frame, id, time, kind, tz_aware, codes, ticks, order, column, freq is not None
+    )
     if freq is not None and kind == "period":
         column = column.dt.to_timestamp()
         kind, ticks = "datetime", _ticks(column, "datetime")
@@ -1301,8 +1320,10 @@ def tanks(
         if kind == "datetime":
             grid = pd.DatetimeIndex(pd.to_datetime(labels.astype(np.int64), unit="ns"))
             grid = grid.tz_localize("UTC") if tz_aware else grid
+            grid = _same_unit(grid, pd.DatetimeIndex(column))  # joins back to the frame
         elif kind == "timedelta":
             grid = pd.TimedeltaIndex(pd.to_timedelta(labels.astype(np.int64), unit="ns"))
+            grid = _same_unit(grid, pd.TimedeltaIndex(column))
         else:
             grid = pd.Index(labels)
         grid = grid.rename(time)
@@ -1348,6 +1369,14 @@ def tanks(
         summary=summary,
     )
     return out, index
+
+
+def _same_unit(grid: Any, like: Any) -> Any:
+    """``grid`` in the resolution of the frame's own stamps when that holds it exactly."""
+    try:
+        return grid.as_unit(like.unit) if (grid == grid.as_unit(like.unit)).all() else grid
+    except (ValueError, OverflowError):
+        return grid
 
 
 def _usual_intervals(c_sorted: np.ndarray, t_sorted: np.ndarray, entities: int) -> np.ndarray:

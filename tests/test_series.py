@@ -738,3 +738,28 @@ def test_window_rows_of_a_hand_built_index_with_unequal_lengths():
     assert rows["t"][3] == 11 and pd.isna(rows["t"][4]) and pd.isna(rows["t"][5])
     with pytest.raises(ValueError, match=r"`index` must be an index made by `tanks"):
         index.report()
+
+
+def test_repeated_stamps_with_freq_are_combined_unless_a_local_hour_repeats():
+    stamps = pd.to_datetime(["2024-05-01 10:00", "2024-05-01 10:00", "2024-05-01 11:00"], utc=True)
+    frame = pd.DataFrame({"tank": "A", "time": stamps, "P": [1.0, 3.0, 5.0]})
+    with pytest.raises(ValueError, match=r"one row per \(tank, time\).*`freq=` combines"):
+        tanks(frame, id="tank", time="time", features="P")
+    x = tanks(frame, id="tank", time="time", features="P", freq="h")
+    ref = frame.set_index("time")["P"].resample("h").mean().to_numpy()
+    np.testing.assert_array_equal(x[0, :, 0], ref)  # as pandas' resample does
+    autumn = pd.date_range("2024-10-26 22:00", periods=6, freq="h", tz="UTC")
+    wall = autumn.tz_convert("Europe/London").tz_localize(None)  # 01:00 twice
+    naive = pd.DataFrame({"tank": "A", "time": wall, "P": np.arange(6.0)})
+    with pytest.raises(ValueError, match=r"daylight saving.*time=2024-10-27 01:00:00"):
+        tanks(naive, id="tank", time="time", features="P", freq="h")
+
+
+def test_the_grid_keeps_the_frames_time_resolution_so_rows_merge_back():
+    frame = parsed(export())
+    frame["time"] = frame["time"].dt.as_unit("us")
+    _, index = tanks(frame, id="tank", time="time", features="P", freq="h", return_index=True)
+    assert index.grid.unit == "us"
+    rows = index.window_rows(2, missing="drop", targets=0)
+    joined = rows.merge(frame.drop_duplicates(["tank", "time"]), on=["tank", "time"], how="left")
+    assert len(joined) == len(rows)
