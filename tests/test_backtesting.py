@@ -815,3 +815,19 @@ def test_backtest_refuses_a_nan_forecast_where_the_truth_is_known():
         backtest(toy, x, horizon=1, origins=[10])
     frame = backtest(persistence_forecaster(), x, horizon=1, origins=[9, 10])  # carried on
     assert frame["forecast"].tolist() == [Y[8], Y[27], Y[9], Y[29]]
+
+
+def test_every_public_name_still_imports_from_backtesting():
+    """The split into _evaluation, _classical and _keras keeps the module's names."""
+    import keras_lstm_patterns.backtesting as bt
+
+    before = [  # the public names of the one-file module
+        "Forecaster", "Transform", "autoregression_forecaster", "backtest", "conformal",
+        "differencing", "drift_forecaster", "ets_forecaster", "model_forecaster",
+        "persistence_forecaster", "sarima_forecaster", "score", "seasonal_naive_forecaster",
+        "seasonal_random_walk_forecaster",
+    ]  # fmt: skip
+    for name in before:
+        assert getattr(bt, name) is not None, name
+    assert set(before) - {"Transform"} <= set(bt.__all__)
+    assert isinstance(model_forecaster(lambda: None, look_back=2), bt.ModelForecaster)
