@@ -12,7 +12,7 @@ from typing import Any
 
 import keras
 
-from . import _carry
+from . import _backends
 from ._checks import fail, shape_str
 
 __all__ = ["PatternModel", "TimeDistributed", "axis_names"]
@@ -73,38 +73,38 @@ class PatternModel(keras.Model):
         """``keras.Model.fit``, refusing a target whose shape would silently broadcast."""
         self._check_targets(y, "y")
         self._check_targets(_validation_y(kwargs.get("validation_data")), "validation_data")
-        with _carry.carried(self):
+        with _backends.carried(self):
             return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         """``keras.Model.evaluate``, refusing a target whose shape would silently broadcast."""
         self._check_targets(y, "y")
-        with _carry.carried(self):
+        with _backends.carried(self):
             return super().evaluate(x, y, *args, **kwargs)
 
     # A stateful layer's states are carried from batch to batch, and from call to call,
     # by every one of Keras's own methods on every backend, as TensorFlow does by itself
     # (on JAX the trainer would leave them at zero; on PyTorch ``train_on_batch`` would
-    # fail on the in-place state update). ``_carry.carried`` sets that up for one call.
+    # fail on the in-place state update). ``_backends.carried`` sets that up for one call.
 
     def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         """``keras.Model.predict``, carrying stateful layers' states on every backend."""
-        with _carry.carried(self):
+        with _backends.carried(self):
             return super().predict(x, *args, **kwargs)
 
     def predict_on_batch(self, x: Any) -> Any:
         """``keras.Model.predict_on_batch``, carrying the states on every backend."""
-        with _carry.carried(self):
+        with _backends.carried(self):
             return super().predict_on_batch(x)
 
     def train_on_batch(self, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         """``keras.Model.train_on_batch``, carrying the states on every backend."""
-        with _carry.carried(self):
+        with _backends.carried(self):
             return super().train_on_batch(x, y, *args, **kwargs)
 
     def test_on_batch(self, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         """``keras.Model.test_on_batch``, carrying the states on every backend."""
-        with _carry.carried(self):
+        with _backends.carried(self):
             return super().test_on_batch(x, y, *args, **kwargs)
 
     def _check_targets(self, y: Any, name: str) -> None:

@@ -165,15 +165,16 @@ def test_covariate_refusals():
 def test_which_models_run_as_a_chain_of_cells():
     """The PyTorch rollout and step call the cells directly only for a chain of stateful
     recurrent layers and Dense layers; any other model takes the general path."""
-    from keras_lstm_patterns import _carry, stateful_generator
+    from keras_lstm_patterns import stateful_generator
+    from keras_lstm_patterns._backends._common import chain
 
-    assert _carry._chain(stateful_generator(2, batch_size=1, units=(4, 3))) is not None
-    assert _carry._chain(covariate_model(**MODELS["dense-head"])) is not None
-    assert _carry._chain(covariate_model(**MODELS["other-head"])) is None
+    assert chain(stateful_generator(2, batch_size=1, units=(4, 3))) is not None
+    assert chain(covariate_model(**MODELS["dense-head"])) is not None
+    assert chain(covariate_model(**MODELS["other-head"])) is None
     keras.utils.set_random_seed(0)
     inp = keras.Input(batch_shape=(1, None, 2))
     lstm = keras.layers.LSTM(3, stateful=True, return_sequences=True)(inp)
     skip = keras.layers.Dense(2)(keras.layers.Concatenate()([lstm, inp]))  # not a chain
-    assert _carry._chain(keras.Model(inp, skip)) is None
+    assert chain(keras.Model(inp, skip)) is None
     free = keras.layers.LSTM(3, return_sequences=True)(inp)  # not stateful
-    assert _carry._chain(keras.Model(inp, keras.layers.Dense(2)(free))) is None
+    assert chain(keras.Model(inp, keras.layers.Dense(2)(free))) is None

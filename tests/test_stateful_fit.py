@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_lstm_patterns import _carry, many_to_one, stateful, stateful_generator, windows
+from keras_lstm_patterns import _backends, many_to_one, stateful, stateful_generator, windows
 
 
 def data(shape, seed=0):
@@ -38,8 +38,8 @@ def both(case, epochs=3, expect_compiled=True, **kwargs):
     weights = model.get_weights()
     out = []
     programs = []
-    real = _carry.train_epochs
-    _carry.train_epochs = lambda *a: programs.append(a) or real(*a)
+    real = _backends.train_epochs
+    _backends.train_epochs = lambda *a: programs.append(a) or real(*a)
     try:
         for compiled in (False, True):
             compile_(model, weights)
@@ -49,7 +49,7 @@ def both(case, epochs=3, expect_compiled=True, **kwargs):
             )
             out.append((hist.history, model.get_weights(), stateful.get_states(model)))
     finally:
-        _carry.train_epochs = real
+        _backends.train_epochs = real
     assert len(programs) == int(expect_compiled)
     return out
 

@@ -8,7 +8,7 @@ batch size, no shuffling, and a reset between independent sequences. Keras 3 rem
 of failing. This module gives the missing pieces: resets, snapshots, a batch-size change,
 a ``fit`` that respects the rules, chunked prediction, and feedback loops (``generate``,
 ``forecast``) that run as one compiled program instead of one Python call per step.
-They give the same results on the TensorFlow, JAX and PyTorch backends (``_carry``
+They give the same results on the TensorFlow, JAX and PyTorch backends (``_backends``
 explains how the states are carried where Keras does not), and refuse a model built
 under a distribution strategy with more than one replica.
 

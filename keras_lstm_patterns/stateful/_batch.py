@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from .._backends._keras_private import compile_settings
 from .._checks import check_int, fail
 from .._model import stateful_layers
 from ._checks import _require_model
@@ -49,6 +50,19 @@ def with_batch_size(model: keras.Model, batch_size: int | None) -> keras.Model:
     same loss, metrics and settings, and a new optimizer of the same configuration
     (its step count and moments start afresh).
 
+    Args:
+        model: a functional or sequential Keras model.
+        batch_size: the new fixed batch size, or None for a free one (only for a model
+            with no stateful layer).
+
+    Returns:
+        A new model of the same class, with the weights of ``model`` (compiled as
+        ``model`` was, if it was).
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``; ``batch_size`` is not an integer.
+        ValueError: ``batch_size`` below 1, or None for a stateful model.
+
     >>> from keras_lstm_patterns import stateful_generator
     >>> with_batch_size(stateful_generator(2, batch_size=32), 1).input_shape
     (1, None, 2)
@@ -68,12 +82,12 @@ def with_batch_size(model: keras.Model, batch_size: int | None) -> keras.Model:
 
 def _recompile(model: keras.Model, clone: keras.Model) -> None:
     """Compile ``clone`` as ``model`` was compiled, with its own optimizer and metrics."""
-    if not getattr(model, "compiled", False) or not hasattr(model, "_compile_config"):
+    settings = compile_settings(model) if getattr(model, "compiled", False) else None
+    if settings is None:
         return
     try:  # fresh objects from the serialized settings, as keras.models.load_model does
         clone.compile_from_config(model.get_compile_config())
     except (TypeError, ValueError):  # a loss or metric Keras cannot serialize: reuse it
-        settings = dict(model._compile_config.config)
         optimizer = model.optimizer
         settings["optimizer"] = optimizer.__class__.from_config(optimizer.get_config())
         clone.compile(**settings)

@@ -10,7 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from .. import _carry
+from .. import _backends
 from .._checks import check_int, check_optional_int, fail
 from ..windows import stateful_chunks
 from ._checks import _fixed_batch, _real_array, _refuse_replicas, _require_stateful
@@ -24,8 +24,16 @@ class ResetStates(keras.callbacks.Callback):
 
     ``fit_stateful`` adds it; use it directly in your own ``fit`` calls.
 
+    Args:
+        every: also reset before batches ``every``, ``2 * every``, ... of an epoch
+            (counted from 0), so each group of ``every`` batches starts from zero
+            states; None resets at the start of each epoch only.
+
     Raises:
         ValueError: ``every`` is not None or a positive integer.
+
+    >>> ResetStates(every=4).every
+    4
     """
 
     def __init__(self, every: int | None = None) -> None:
@@ -37,7 +45,7 @@ class ResetStates(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
         if self.every and batch % self.every == 0 and batch > 0:
-            _carry.sync_before_reset(self.model)
+            _backends.sync_before_reset(self.model)
             reset_states(self.model)
 
 
@@ -66,8 +74,8 @@ class _Chunks(keras.utils.PyDataset):
         return xb, np.ascontiguousarray(self.y[g][c], dtype="float32")
 
     def as_input(self) -> Any:
-        """What Keras's ``fit`` should read on this backend (``_carry.fit_dataset``)."""
-        return _carry.fit_dataset(self)
+        """What Keras's ``fit`` should read on this backend (``_backends.fit_dataset``)."""
+        return _backends.fit_dataset(self)
 
     def stacked(self) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
         """The same batches as arrays, for a compiled loop.
@@ -177,7 +185,7 @@ def _fit_compiled(
     user_callbacks: list,
     fit_kwargs: dict[str, Any],
 ) -> keras.callbacks.History:
-    """``fit``'s epoch loop around compiled epochs (``_carry.train_epochs``)."""
+    """``fit``'s epoch loop around compiled epochs (``_backends.train_epochs``)."""
     verbose = fit_kwargs.get("verbose", "auto")
     validation = fit_kwargs.get("validation_data")
     freq = fit_kwargs.get("validation_freq", 1)
@@ -192,7 +200,7 @@ def _fit_compiled(
         steps=steps,
         model=model,
     )
-    run = _carry.train_epochs(model, layers, full, rest)
+    run = _backends.train_epochs(model, layers, full, rest)
     first = fit_kwargs.get("initial_epoch", 0)
     model.stop_training = False
     callbacks.on_train_begin()
@@ -209,7 +217,7 @@ def _fit_compiled(
             due = (epoch + 1) % freq == 0 if isinstance(freq, int) else epoch + 1 in freq
             if validation is not None and due:
                 vx, vy, vw = keras.utils.unpack_x_y_sample_weight(validation)
-                with _carry.carried(model, layers):
+                with _backends.carried(model, layers):
                     val = model.evaluate(
                         vx,
                         vy,
@@ -286,6 +294,17 @@ def fit_stateful(
             ``batch_size``, NaN or inf in the data (named by position), a ``y`` that is
             not whole sequences with ``chunk``, a model with no stateful layer.
         TypeError: ``x``/``y`` that are not arrays of real numbers (``None``, strings).
+
+    >>> import numpy as np
+    >>> from keras_lstm_patterns import stateful_generator
+    >>> model = stateful_generator(1, batch_size=2, units=4)
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> series = np.sin(np.arange(26.0)).reshape(2, 13, 1)
+    >>> history = fit_stateful(
+    ...     model, series[:, :-1], series[:, 1:], epochs=2, batch_size=2, chunk=4, verbose=0
+    ... )
+    >>> len(history.history["loss"])
+    2
     """
     layers = _require_stateful(model)
     _refuse_replicas(model, "fit_stateful")
@@ -362,7 +381,7 @@ def fit_stateful(
     else:
         cbs.insert(0, ResetStates(every=chunks.per_group))
         data, fit_args = chunks.as_input(), {}
-    with _carry.carried(model, layers):
+    with _backends.carried(model, layers):
         return model.fit(
             data, epochs=epochs, shuffle=False, callbacks=cbs, **fit_args, **fit_kwargs
         )

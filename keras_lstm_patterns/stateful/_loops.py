@@ -4,13 +4,13 @@ covariates checked) and ``step`` (one live observation at a time).
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import keras
 import numpy as np
 
-from .. import _carry
+from .. import _backends
+from .._backends._cache import cache
 from .._checks import check_int, fail
 from .._model import stateful_layers
 from ._checks import _fixed_batch, _real_array, _refuse_replicas, _require_stateful
@@ -221,6 +221,12 @@ def forecast(model: keras.Model, history: Any, steps: int, *, covariates: Any = 
     Raises:
         ValueError: as :func:`generate`, for ``history`` (empty, wrong shape, NaN/inf)
             and ``covariates``.
+
+    >>> import numpy as np
+    >>> from keras_lstm_patterns import stateful_generator
+    >>> model = stateful_generator(1, batch_size=2, units=4)
+    >>> forecast(model, np.zeros((2, 12, 1)), 6).shape
+    (2, 6, 1)
     """
     arr, cov = _check_feedback(model, "history", history, steps, covariates)
     return _run_rollout(model, arr, steps, cov)
@@ -230,16 +236,15 @@ def _run_rollout(
     model: keras.Model, prefix: np.ndarray, steps: int, covariates: np.ndarray | None
 ) -> np.ndarray:
     reset_states(model)
-    return _carry.rollout(model, stateful_layers(model), prefix, steps, covariates)
-
-
-_STEPPING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    return _backends.rollout(model, stateful_layers(model), prefix, steps, covariates)
 
 
 def _check_stepping(model: Any) -> tuple[list[keras.layers.Layer], int, int]:
     """``(stateful layers, batch, features)`` of a model ``step`` can drive, cached."""
-    if isinstance(model, keras.Model) and model in _STEPPING:
-        return _STEPPING[model]
+    if isinstance(model, keras.Model):
+        known = cache.record(model).get("stepping")
+        if known is not None:
+            return known
     layers = _require_stateful(model)
     _refuse_replicas(model, "step")
     batch = _fixed_batch(model)
@@ -254,8 +259,8 @@ def _check_stepping(model: Any) -> tuple[list[keras.layers.Layer], int, int]:
         )
     for layer in layers:
         _states_of(layer)
-    _STEPPING[model] = (layers, batch, int(in_shape[-1]))
-    return _STEPPING[model]
+    known = cache.record(model)["stepping"] = (layers, batch, int(in_shape[-1]))
+    return known
 
 
 def step(model: keras.Model, observation: Any) -> np.ndarray:
@@ -299,4 +304,4 @@ def step(model: keras.Model, observation: Any) -> np.ndarray:
             None,
             shown=f"shape {arr.shape}",
         )
-    return _carry.step(model, layers, np.ascontiguousarray(arr))
+    return _backends.step(model, layers, np.ascontiguousarray(arr))

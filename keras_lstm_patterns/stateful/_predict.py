@@ -7,7 +7,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from .. import _carry
+from .. import _backends
 from .._checks import check_int, fail
 from ..windows import stateful_chunks
 from ._checks import _fixed_batch, _real_array, _refuse_replicas, _require_stateful
@@ -35,6 +35,18 @@ def predict_chunks(model: keras.Model, sequences: Any, chunk: int) -> np.ndarray
     Returns:
         ``(N, T, outputs)`` for a model that returns sequences, or ``(N, outputs)``: the
         output of each group's last call, for one that does not.
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``; ``sequences`` is not real numbers.
+        ValueError: a model with no stateful layer or no fixed batch size; ``sequences``
+            not ``(N, T, features)`` with ``N`` a multiple of the batch size, or with
+            NaN/inf; ``chunk`` outside 1..T, or other than the model's fixed steps.
+
+    >>> import numpy as np
+    >>> from keras_lstm_patterns import stateful_generator
+    >>> model = stateful_generator(2, batch_size=2, units=4)
+    >>> predict_chunks(model, np.zeros((4, 10, 2)), 3).shape
+    (4, 10, 2)
     """
     layers = _require_stateful(model)
     _refuse_replicas(model, "predict_chunks")
@@ -70,6 +82,6 @@ def predict_chunks(model: keras.Model, sequences: Any, chunk: int) -> np.ndarray
     for start in range(0, arr.shape[0], batch):
         reset_states(model)
         parts = stateful_chunks(arr[start : start + batch], chunk)
-        outs = [_carry.predict_on_batch(model, layers, p) for p in parts]
+        outs = [_backends.predict_on_batch(model, layers, p) for p in parts]
         groups.append(np.concatenate(outs, axis=1) if outs[0].ndim == 3 else outs[-1])
     return np.concatenate(groups, axis=0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import numpy as np
 from .._checks import fail
 from .._files import atomic_write
 from .._model import stateful_layers
+from .._paths import check_file_path
 from ._checks import _real_array, _require_model, _require_stateful
 
 __all__ = ["get_states", "load_states", "reset_states", "save_states", "set_states"]
@@ -21,11 +21,19 @@ __all__ = ["get_states", "load_states", "reset_states", "save_states", "set_stat
 def reset_states(model: keras.Model) -> int:
     """Zero the state of every stateful recurrent layer (Keras 3 models lost this method).
 
+    Args:
+        model: a Keras model; nested models are opened, so the stateful layers of a
+            model inside it are reset too.
+
     Returns:
         How many layers were reset (0 for a model with no stateful layer).
 
     Raises:
         TypeError: ``model`` is not a ``keras.Model``.
+
+    >>> from keras_lstm_patterns import stateful_generator
+    >>> reset_states(stateful_generator(2, batch_size=1, units=(4, 3)))
+    2
     """
     layers = stateful_layers(_require_model(model))
     for layer in layers:
@@ -34,8 +42,26 @@ def reset_states(model: keras.Model) -> int:
 
 
 def get_states(model: keras.Model) -> list[list[np.ndarray]]:
-    """Snapshot the states: one entry per stateful layer, a list of ``(batch, units)`` arrays
-    (two for an LSTM, ``h`` and ``c``; one for GRU and SimpleRNN)."""
+    """Snapshot the states of a stateful model, as numpy copies.
+
+    A layer that has not run yet gets zero states first.
+
+    Args:
+        model: a model with at least one stateful recurrent layer.
+
+    Returns:
+        One entry per stateful layer, in order: a list of ``(batch, units)`` arrays
+        (two for an LSTM, ``h`` and ``c``; one for GRU and SimpleRNN).
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``.
+        ValueError: ``model`` has no stateful layer.
+
+    >>> from keras_lstm_patterns import stateful_generator
+    >>> states = get_states(stateful_generator(2, batch_size=1, units=4))
+    >>> [[s.shape for s in layer] for layer in states]
+    [[(1, 4), (1, 4)]]
+    """
     out = []
     for layer in _require_stateful(model):
         if layer.states is None or layer.states[0] is None:
@@ -57,9 +83,24 @@ def set_states(model: keras.Model, states: Sequence[Sequence[np.ndarray]]) -> No
     Every value is checked (count, shape, real and finite) before any is written, so a
     refused call leaves every layer's states as they were.
 
+    Args:
+        model: a model with at least one stateful recurrent layer.
+        states: one list of ``(batch, units)`` arrays per stateful layer, in order, as
+            :func:`get_states` returns them.
+
+    Returns:
+        None; the states are written into the model's state variables.
+
     Raises:
         TypeError: ``states`` is not a list of lists of arrays, or holds non-numbers.
         ValueError: a wrong number of entries or arrays, a wrong shape, NaN or inf.
+
+    >>> import numpy as np
+    >>> from keras_lstm_patterns import stateful_generator
+    >>> model = stateful_generator(2, batch_size=1, units=4)
+    >>> set_states(model, [[np.ones((1, 4)), np.zeros((1, 4))]])
+    >>> float(get_states(model)[0][0].sum())
+    4.0
     """
     layers = _require_stateful(model)
     rule = "a list with one list of `(batch, units)` arrays per stateful layer"
@@ -110,21 +151,6 @@ def set_states(model: keras.Model, states: Sequence[Sequence[np.ndarray]]) -> No
         var.assign(arr)
 
 
-def _check_path(path: Any) -> Path:
-    if not isinstance(path, str | os.PathLike):
-        fail(
-            "path",
-            "a file path (str or pathlib.Path)",
-            path,
-            shown=f"path of type {type(path).__name__}",
-            error=TypeError,
-        )
-    path = Path(path)
-    if path.name in ("", ".", ".."):
-        fail("path", "a file name, not a folder", str(path))
-    return path
-
-
 def save_states(model: keras.Model, path: str | Path, *, overwrite: bool = True) -> Path:
     """Write the states to an ``.npz`` file beside a saved model (``model.save`` drops them).
 
@@ -133,6 +159,11 @@ def save_states(model: keras.Model, path: str | Path, *, overwrite: bool = True)
     the terminal instead). The file is written under a temporary name in the same folder
     and renamed, so a failure leaves the old file, or none, never a partial one.
 
+    Args:
+        model: a model with at least one stateful recurrent layer.
+        path: the file to write (``.npz`` appended when missing), in an existing folder.
+        overwrite: replace an existing file (the default), or refuse it.
+
     Returns:
         The path written.
 
@@ -140,8 +171,16 @@ def save_states(model: keras.Model, path: str | Path, *, overwrite: bool = True)
         TypeError: ``path`` is not a str or ``pathlib.Path`` (``None``, a file object).
         ValueError: ``path`` is a folder, its folder does not exist, or it exists and
             ``overwrite=False``.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from keras_lstm_patterns import stateful_generator
+    >>> model = stateful_generator(2, batch_size=1, units=4)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_states(model, Path(folder) / "states").name
+    'states.npz'
     """
-    path = _check_path(path)
+    path = check_file_path(path)
     if not isinstance(overwrite, bool | np.bool_):
         fail(
             "overwrite",
@@ -179,13 +218,36 @@ def save_states(model: keras.Model, path: str | Path, *, overwrite: bool = True)
 def load_states(model: keras.Model, path: str | Path) -> None:
     """Read states written by :func:`save_states` into ``model``.
 
+    Every value is checked before any is written (as :func:`set_states` does).
+
+    Args:
+        model: a model with the stateful layers and batch size the states were saved
+            from.
+        path: an ``.npz`` file written by :func:`save_states`.
+
+    Returns:
+        None; the states are written into the model's state variables.
+
     Raises:
         TypeError: ``path`` is not a str or ``pathlib.Path``.
         ValueError: ``path`` is missing, is not an ``.npz`` file written by
             :func:`save_states`, or holds states that do not fit ``model``; nothing is
             written then.
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> from keras_lstm_patterns import stateful_generator
+    >>> model = stateful_generator(2, batch_size=1, units=4)
+    >>> set_states(model, [[np.ones((1, 4)), np.ones((1, 4))]])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     written = save_states(model, Path(folder) / "states.npz")
+    ...     _ = reset_states(model)
+    ...     load_states(model, written)
+    >>> float(get_states(model)[0][1].sum())
+    4.0
     """
-    path = _check_path(path)
+    path = check_file_path(path)
     _require_stateful(model)
     if not path.is_file():
         fail("path", "an existing .npz file written by save_states", str(path))
