@@ -316,6 +316,8 @@ def kept_windows(
     """``(entities, windows)`` bool: the windows whose inputs (every feature) and targets
     (``columns``) are present and, with ``observed``, whose target steps were observed.
     ``None`` when every window is kept."""
+    if not has_nan and observed is None:
+        return None  # nothing to drop: allocate nothing (look_back stays zero-copy)
     count = window_count(arr.shape[1], look_back, horizon=horizon, stride=stride)
     starts = stride * np.arange(count, dtype=np.int64)
     drop = np.zeros((arr.shape[0], count), dtype=bool)

@@ -752,3 +752,16 @@ def test_the_moved_names_are_the_same_objects():
 def test_window_count_matches_a_loop(n, look, horizon, stride):
     starts = [s for s in range(0, n, stride) if s + look + horizon <= n]
     assert windows.window_count(n, look, horizon=horizon, stride=stride) == len(starts)
+
+
+def test_look_back_on_a_clean_series_allocates_nothing_proportional_to_it():
+    import tracemalloc
+
+    series = np.random.default_rng(0).normal(size=(200_000, 1))
+    for kwargs in ({}, {"missing": "drop"}):
+        tracemalloc.start()
+        x, y = windows.look_back(series, 32, **kwargs)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert np.shares_memory(x, series) and np.shares_memory(y, series)
+        assert peak < 64 * 1024, peak  # the series is 1.6 MB; a mask would be 200 KB
