@@ -7,30 +7,58 @@ export KERAS_BACKEND ?= tensorflow
 # pytest-xdist workers for `make test`: one per core (override: make test JOBS=1)
 JOBS ?= auto
 
+# The extras `make test` installs into .venv (the one place to change it: add jax here if
+# the suite's JAX tests must run in `make test` too), and those `make demo` needs.
+TEST_EXTRAS := tensorflow,classical,test
+DEMO_EXTRAS := tensorflow,classical
+
 # The JAX and PyTorch runs get a venv of their own: TensorFlow imports JAX when it is
-# installed, which would change what `make test` and `make bench` measure.
+# installed, which would change what `make test` and `make bench` measure. PyTorch's CPU
+# build is installed first by its exact version (a bare `torch` may bring a CUDA build).
 BVENV := .venv-backends
 BPY := $(BVENV)/bin/python
+BACKENDS_EXTRAS := tensorflow,jax,torch,classical,test
+TORCH_CPU := torch==2.13.0
 
-.PHONY: demo test test-backends lint format docs bench clean
+# `make test-min`: the lowest versions pyproject.toml allows, in a venv of its own.
+MVENV := .venv-min
+MPY := $(MVENV)/bin/python
+MIN_EXTRAS := tensorflow,classical
+# What `make test-min` runs: the whole suite unless narrowed, e.g.
+#   make test-min MIN_TESTS="tests/test_patterns.py tests/test_windows.py"
+MIN_TESTS ?=
+
+# 0.1.0 installed tensorflow-cpu; the [tensorflow] extra installs tensorflow, which owns
+# the same `tensorflow` module. Two owners of one module break each other on upgrade or
+# uninstall, so a venv that has tensorflow-cpu loses it (and any tensorflow beside it,
+# whose files it shares) before the install: $(call drop_tensorflow_cpu,PYTHON)
+define drop_tensorflow_cpu
+	@if $(1) -m pip show -q tensorflow-cpu >/dev/null 2>&1; then \
+		echo "removing tensorflow-cpu: the [tensorflow] extra installs tensorflow"; \
+		$(1) -m pip uninstall -y -q tensorflow-cpu tensorflow 2>/dev/null; \
+	fi
+endef
+
+.PHONY: demo test test-backends test-min test-wheel lint format docs bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e .
+	$(call drop_tensorflow_cpu,$(PY))
+	$(PY) -m pip install -q -e ".[$(DEMO_EXTRAS)]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[test,classical]"
+	$(call drop_tensorflow_cpu,$(PY))
+	$(PY) -m pip install -q -e ".[$(TEST_EXTRAS)]"
 	touch $(VENV)/.installed $@
 
 # The airline cookbook model at the last 12 test months beside SARIMA and the naive
 # baselines (about a minute). TensorFlow's import notices ignore TF_CPP_MIN_LOG_LEVEL,
 # so stderr is kept in a file and shown only if the run fails.
 demo: $(VENV)/.installed
-	@$(PY) -c "import statsmodels" 2>/dev/null || $(PY) -m pip install -q -e ".[classical]"
 	@mkdir -p results
 	@$(PY) recipes/airline_look_back.py --demo 2>results/demo-stderr.txt \
 		|| { cat results/demo-stderr.txt; exit 1; }
@@ -43,7 +71,9 @@ test: $(VENV)/.installed-test
 $(BVENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BVENV)
 	$(BPY) -m pip install -q --upgrade pip
-	$(BPY) -m pip install -q -e ".[test,classical,backends]"
+	$(call drop_tensorflow_cpu,$(BPY))
+	$(BPY) -m pip install -q "$(TORCH_CPU)"
+	$(BPY) -m pip install -q -e ".[$(BACKENDS_EXTRAS)]"
 	touch $@
 
 # The whole suite on each backend, one after the other.
@@ -52,6 +82,26 @@ test-backends: $(BVENV)/.installed
 		echo "== KERAS_BACKEND=$$backend"; \
 		KERAS_BACKEND=$$backend $(BPY) -m pytest -n $(JOBS) || exit 1; \
 	done
+
+$(MVENV)/.installed: pyproject.toml tests/min_versions.py
+	$(PYTHON) -m venv $(MVENV)
+	$(MPY) -m pip install -q --upgrade pip
+	$(MPY) tests/min_versions.py $(MIN_EXTRAS) > $(MVENV)/constraints.txt
+	$(MPY) -m pip install -q -c $(MVENV)/constraints.txt -e ".[$(MIN_EXTRAS),test]"
+	touch $@
+
+# The suite (or MIN_TESTS) on the lowest versions pyproject.toml allows: each `>=` bound
+# of the package and of MIN_EXTRAS installed exactly (tests/min_versions.py).
+test-min: $(MVENV)/.installed
+	@cat $(MVENV)/constraints.txt
+	@$(MPY) -m pip list --format=freeze | grep -iE '^(keras|tensorflow|numpy|pandas|matplotlib|statsmodels)=='
+	$(MPY) -m pytest -n $(JOBS) $(MIN_TESTS)
+
+# Builds the sdist and wheel, checks them with twine, installs the wheel in a fresh venv
+# in a temporary folder and runs klp, the packaged data and a recipe there (several
+# minutes: it downloads TensorFlow unless pip's cache has it). Not part of `make test`.
+test-wheel: $(VENV)/.installed-test
+	KLP_TEST_WHEEL=1 $(PY) -m pytest -p no:randomly tests/test_wheel.py
 
 format: $(VENV)/.installed-test
 	$(PY) -m ruff format .
@@ -68,7 +118,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/streaming.py
 
 clean:
-	rm -rf $(VENV) $(BVENV) results
+	rm -rf $(VENV) $(BVENV) $(MVENV) results dist
 
 # ---- The documentation site (mkdocs.yml; docs/about.md says how it is built and checked) ----
 # Its tools go into .venv by this line until pyproject.toml has a `docs` extra.
