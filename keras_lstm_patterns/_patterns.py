@@ -553,7 +553,17 @@ _declare(
 
 
 class Seq2Seq(NamedTuple):
-    """The three models of :func:`seq2seq_autoencoder`; they share their weights."""
+    """The three models of :func:`seq2seq_autoencoder`; they share their weights.
+
+    Attributes:
+        autoencoder: ``(batch, steps, features) -> (batch, steps, features)``.
+        encoder: ``(batch, steps, features) -> (batch, latent)``.
+        decoder: ``(batch, latent) -> (batch, steps, features)``.
+
+    >>> ae = seq2seq_autoencoder(5, 2, latent=3)
+    >>> ae.encoder.output_shape, ae.decoder.output_shape
+    ((None, 3), (None, 5, 2))
+    """
 
     autoencoder: keras.Model
     encoder: keras.Model

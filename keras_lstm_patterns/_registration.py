@@ -39,7 +39,15 @@ class _AfterKeras(importlib.abc.MetaPathFinder):
 
 
 def register_with_keras() -> None:
-    """Register the package's classes now if Keras is loaded, else when it loads."""
+    """Register the package's classes now if Keras is loaded, else when it loads.
+
+    The package's import calls it; calling it again does nothing more.
+
+    >>> register_with_keras()
+    >>> import keras
+    >>> keras.saving.get_registered_object("keras_lstm_patterns>PatternModel").__name__
+    'PatternModel'
+    """
     if "keras" in sys.modules:
         importlib.import_module("keras_lstm_patterns.layers")
     elif not any(isinstance(f, _AfterKeras) for f in sys.meta_path):

@@ -51,6 +51,15 @@ class PatternModel(keras.Model):
 
     Built like ``keras.Model(inputs, outputs, name=...)``; the factories return one.
 
+    Args:
+        *args: ``inputs`` and ``outputs``, as ``keras.Model`` takes them.
+        **kwargs: ``name`` and the other keywords of ``keras.Model``.
+
+    Raises:
+        ValueError: (when called) an input whose rank or fixed sizes differ from the
+            model's, naming the axes; (``fit``, ``evaluate``) a target whose shape would
+            broadcast against the output.
+
     >>> inp = keras.Input((5, 2))
     >>> model = PatternModel(inp, keras.layers.LSTM(3)(inp))
     >>> model.output_shape
@@ -188,6 +197,10 @@ class TimeDistributed(keras.layers.TimeDistributed):
     and a free number of steps (every stateful sequence model),
     ``keras.layers.TimeDistributed`` retraced for a new length returns ``batch`` steps
     instead of ``steps``. Other wrapped layers go through Keras's own implementation.
+
+    Args:
+        layer: the layer applied to every step.
+        **kwargs: the other keywords of ``keras.layers.TimeDistributed``.
 
     >>> head = TimeDistributed(keras.layers.Dense(3))
     >>> tuple(head(keras.ops.zeros((2, 7, 4))).shape)
