@@ -362,9 +362,9 @@ def _na_values(args: argparse.Namespace) -> tuple[list[str], list[float]]:
 
 
 def _read_csv(path: Path, *, sep: str = ",", decimal: str = ".", na_values: Any = ()) -> Any:
+    _check_file(path)  # before pandas is imported: a wrong path answers at once
     import pandas as pd
 
-    _check_file(path)
     if sep == decimal:
         raise UsageError(
             f"--sep and --decimal are both {sep!r}; a column separator cannot also mark decimals"
