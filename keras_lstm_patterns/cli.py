@@ -636,13 +636,13 @@ def _cmd_windows(args: argparse.Namespace) -> int:
 
 
 def _windows(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    frame = _read_csv(path, sep=args.sep, decimal=args.decimal, na_values=_na_values(args)[0])
     import numpy as np
     import pandas as pd
 
     from .series import window_count
 
-    path = Path(args.file)
-    frame = _read_csv(path, sep=args.sep, decimal=args.decimal, na_values=_na_values(args)[0])
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the first field as labels
         hint = _sep_hint(frame, args) or (
             "; are its decimals written with commas (give --decimal ',' and --sep ';')?"
