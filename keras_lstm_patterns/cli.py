@@ -617,6 +617,10 @@ def _first_missing(data: Any, index: Any, features: list, by_id: bool) -> str:
     )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
@@ -756,9 +760,10 @@ def _windows(args: argparse.Namespace) -> int:
             train = entities * window_count(cut, args.look_back, **size)
             test = entities * window_count(steps - cut + args.look_back, args.look_back, **size)
         print(
-            f"split --train {args.train}: steps 0-{cut - 1} train ({train} windows), "
-            f"steps {cut}-{steps - 1} test ({test} windows; their look-back starts "
-            f"{args.look_back} steps into the train part, no test target is a train step)"
+            f"split --train {args.train}: steps 0-{cut - 1} train ({_count(train, 'window')}), "
+            f"steps {cut}-{steps - 1} test ({_count(test, 'window')}; their look-back starts "
+            f"{_count(args.look_back, 'step')} into the train part, no test target is a "
+            "train step)"
         )
     ids = where[index.id].to_numpy()
     for e in range(min(args.show, entities)):
