@@ -27,6 +27,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -101,14 +102,24 @@ def launch(args: argparse.Namespace, argv: list[str]) -> int:
         ]
         for i in range(args.local)
     ]
-    procs = [subprocess.Popen(c, env=env, stdout=subprocess.PIPE, text=True) for c in cmds]
-    try:
-        outs = [p.communicate(timeout=1800)[0] for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    # Output goes to files: a pipe read one process at a time could fill and stall the
+    # other, whose peers would then wait for it in their next collective step.
+    with tempfile.TemporaryDirectory() as folder:
+        files = [open(os.path.join(folder, f"{i}.out"), "w+") for i in range(args.local)]
+        procs = [subprocess.Popen(c, env=env, stdout=f) for c, f in zip(cmds, files)]
+        try:
+            for p in procs:
+                p.wait(timeout=3600)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        outs = []
+        for f in files:
+            f.seek(0)
+            outs.append(f.read())
+            f.close()
     for i, (out, proc) in enumerate(zip(outs, procs)):
         if proc.returncode:
             print(f"process {i} failed with exit code {proc.returncode}")
