@@ -214,7 +214,7 @@ def test_airline_year_pairs_and_the_second_year_fed_back():
 
 
 # The keras.io form: sections as notebook cells (recipes/_common.py says how a recipe is written)
-OLD_FORM = {"tanks_own_data"}  # prose still inside main(run)
+OLD_FORM: set[str] = set()  # recipes whose prose is still inside main(run): none
 FORM = [
     pytest.param(n, marks=pytest.mark.xfail(reason="not yet in the keras.io form"))
     if n in OLD_FORM
