@@ -652,6 +652,7 @@ def _time_format(example: Any) -> str:
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_ISO_ZONED = r"\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})\s*"
 
 
 def _parse_hint(time: Hashable, first: Any) -> str:
@@ -676,9 +677,17 @@ def _parse_hint(time: Hashable, first: Any) -> str:
     )
 
 
+def _iso_zoned(values: pd.Series) -> bool:
+    """Whether every value is ISO 8601 text with a time of day and a UTC offset."""
+    if not all(isinstance(v, str) for v in values):
+        return False
+    return bool(values.str.fullmatch(_ISO_ZONED).all())
+
+
 def _time_values(frame: pd.DataFrame, time: Hashable) -> tuple[pd.Series, str]:
     """The time column ready to order by, and its kind (datetime, timedelta, period,
-    number). Time zone aware stamps, offsets mixed or not, are converted to UTC."""
+    number). Time zone aware stamps, offsets mixed or not, are converted to UTC, and so
+    is ISO 8601 text whose every stamp carries its UTC offset."""
     column = frame[time]
     dtype = column.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
@@ -713,6 +722,9 @@ def _time_values(frame: pd.DataFrame, time: Hashable) -> tuple[pd.Series, str]:
                     shown=f"column {time!r} mixing {values.iloc[int(np.argmax(aware))]!s} "
                     f"and {values.iloc[k]!s}",
                 )
+        elif len(values) and _iso_zoned(values):
+            # unambiguous instants: each stamp says its offset, so each is one UTC time
+            column, kind = pd.to_datetime(column, format="ISO8601", utc=True), "datetime"
         else:
             first = values.iloc[0] if len(values) else None
             fail(
@@ -1109,7 +1121,8 @@ def tanks(
       stopped, an empty cell and a value in ``na_values`` are **missing**: NaN in ``x``
       and False in ``index.observed``, unless ``fill`` fills them.
 
-    Time zone aware stamps (mixed UTC offsets included) are converted to UTC. Empty
+    Time zone aware stamps (mixed UTC offsets included), and ISO 8601 text stamps that
+    carry their UTC offsets, are converted to UTC. Empty
     cells (NaN) are missing steps in both modes; inf is refused. The window functions
     refuse NaN unless given ``missing="drop"``, so a step nobody measured never becomes
     an input or a target.
@@ -1119,8 +1132,11 @@ def tanks(
         id: the column naming the tank (one column; a tuple names a column of a
             MultiIndex).
         time: the column ordering each tank's readings: datetimes (naive, or aware in
-            any zone), timedeltas, numbers or pandas Periods. Text is refused with the
-            line that parses it.
+            any zone), timedeltas, numbers or pandas Periods. ISO 8601 text whose every
+            stamp carries a UTC offset (``"2024-11-03T01:00:00-04:00"``, offsets mixed
+            or not) names instants without ambiguity: it is read and converted to UTC.
+            Other text (no offsets, or not ISO 8601) is refused with the line that
+            parses it.
         features: column name(s) that form one step's vector (real numbers).
         freq: the grid's step: a fixed pandas offset alias (``"h"``, ``"30min"``) or a
             ``Timedelta``, or a number for a numeric time column. None: check that the

@@ -130,18 +130,52 @@ def test_tz_aware_and_mixed_offsets_become_utc():
     assert index.grid[0] == START and str(index.grid.tz) == "UTC"
 
 
-def test_text_with_offsets_suggests_a_line_that_works_when_pasted():
+def test_iso_text_with_offsets_is_read_as_utc():
+    """ISO 8601 text whose stamps carry offsets (mixed across a DST change) names
+    instants: tanks reads it as pandas does with format="ISO8601", utc=True."""
     frame = export()
-    with pytest.raises(ValueError, match=r'format="ISO8601", utc=True') as info:
-        tanks(frame, id="tank", time="time", features="P", freq="h")
+    assert frame["time"].str.endswith("+02:00").any()  # text
+    assert frame["time"].str.endswith("+01:00").any()  # offsets mixed
+    x, index = tanks(frame, id="tank", time="time", features="P", freq="h", return_index=True)
+    reference, _, grid = reference_grid(frame, "h", "mean", ["P"])
+    np.testing.assert_array_equal(x, reference)
+    assert index.grid.equals(pd.DatetimeIndex(grid, name="time").as_unit(index.grid.unit))
+    assert str(index.grid.tz) == "UTC"
+    zoned = pd.DataFrame(
+        {"id": "a", "t": ["2024-11-03T01:00:00-04:00", "2024-11-03T01:00:00-05:00"], "x": [1.0, 2]}
+    )
+    _, index = tanks(zoned, id="id", time="t", features="x", return_index=True)
+    assert list(index.grid) == list(pd.to_datetime(zoned["t"], format="ISO8601", utc=True))
+
+
+def test_text_with_offsets_not_in_iso_suggests_a_line_that_works_when_pasted():
+    stamps = pd.date_range("2024-11-03 04:00", periods=4, freq="h", tz="UTC")
+    text = stamps.tz_convert("America/New_York").strftime("%d/%m/%Y %H:%M:%S %z")
+    frame = pd.DataFrame({"id": "a", "t": text, "x": np.arange(4.0)})
+    with pytest.raises(ValueError, match=r'format="%d/%m/%Y %H:%M:%S %z", utc=True') as info:
+        tanks(frame, id="id", time="t", features="x")
     assert info.value.name == "time"
     line = info.value.rule.split("Parse it first: ", 1)[1].split(" -- ", 1)[0]
     namespace = {"pd": pd, "frame": frame.copy()}
     exec(line, namespace)  # the suggested line, pasted as it is
-    x = tanks(namespace["frame"], id="tank", time="time", features="P", freq="h")
-    np.testing.assert_array_equal(
-        x, tanks(parsed(frame), id="tank", time="time", features="P", freq="h")
-    )
+    _, index = tanks(namespace["frame"], id="id", time="t", features="x", return_index=True)
+    assert list(index.grid) == list(stamps)
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        ["2024-11-03T01:00:00", "2024-11-03T02:00:00"],
+        ["2024-11-03T01:00:00-04:00", "2024-11-03T02:00:00"],
+    ],
+    ids=["no-offsets", "some-offsets"],
+)
+def test_iso_text_without_every_offset_is_still_refused(stamps):
+    frame = pd.DataFrame({"id": "a", "t": stamps, "x": [1.0, 2.0]})
+    with pytest.raises(
+        ValueError, match=r"`time` must be a datetime.*Parse it first: frame\['t'\]"
+    ):
+        tanks(frame, id="id", time="t", features="x")
 
 
 def test_text_without_offsets_keeps_the_day_first_hint():
