@@ -49,6 +49,7 @@ __all__ = [
 AGGS = ("mean", "median", "min", "max", "first", "last")
 FILLS = ("ffill", "interpolate")
 MISSING = ("raise", "drop")
+DUPLICATES = ("raise", "drop")
 _MAX_CELLS = 2_000_000_000  # values of a grid (entities * steps * features) worth allocating
 
 
@@ -865,9 +866,30 @@ def _check_id_spelling(frame: pd.DataFrame, id: Hashable) -> None:
     fail(
         "id",
         "one spelling per tank: ids that differ only by surrounding spaces or by case "
-        f"would be separate tanks. Fix them with `{fix}`",
+        "would be separate tanks. Pass `clean_ids=True` (every text id stripped and "
+        f"upper-cased), or fix them with `{fix}`",
         shown=f"ids {shown}{more}",
     )
+
+
+def _cleaned_ids(column: pd.Series) -> pd.Series:
+    """``clean_ids=True``: text ids without surrounding whitespace, upper-cased (other
+    values as they are)."""
+    if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
+        return column.str.strip().str.upper()
+    if column.dtype != object:
+        return column
+    return column.map(lambda v: v.strip().upper() if isinstance(v, str) else v)
+
+
+def _without_exact_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
+    """``duplicates="drop"``: rows equal in every column dropped, the first kept (as
+    ``frame.drop_duplicates()``); rows that differ in any value all stay."""
+    try:
+        dup = frame.duplicated().to_numpy()
+    except TypeError:  # unhashable cells: no row can be shown to repeat another
+        return frame
+    return frame[~dup] if dup.any() else frame
 
 
 def _check_exact_duplicates(frame: pd.DataFrame, id: Hashable, time: Hashable) -> None:
@@ -882,7 +904,8 @@ def _check_exact_duplicates(frame: pd.DataFrame, id: Hashable, time: Hashable) -
     shown = ", ".join(repr(_label(v)) for v in labels[:10]) + (" ..." if len(labels) > 10 else "")
     fail(
         "frame",
-        f"one row per ({id}, {time}), without exact duplicate rows: drop them with "
+        f"one row per ({id}, {time}), without exact duplicate rows: pass "
+        '`duplicates="drop"` (the first of each kept), or drop them with '
         "`frame = frame.drop_duplicates()`",
         shown=f"{int(dup.sum())} exact duplicate row(s), row labels {shown} (the first for "
         f"{id}={_show(frame[id].iloc[k])}, {time}={_show(frame[time].iloc[k])})",
@@ -1102,6 +1125,8 @@ def tanks(
     fill: str | None = None,
     limit: int | None = None,
     na_values: Any = None,
+    clean_ids: bool = False,
+    duplicates: str = "raise",
     pad: float | None = None,
     return_index: bool = False,
 ) -> Any:
@@ -1150,6 +1175,14 @@ def tanks(
             longer run stays missing as a whole (None: any length).
         na_values: a number or list of numbers that mean "no reading" (sentinels such as
             ``-999``); ``index.report()`` lists candidates.
+        clean_ids: strip surrounding whitespace from text ids and upper-case them
+            before grouping (``" T-01"``, ``"t-01"`` and ``"T-01"`` are one tank,
+            ``"T-01"``). False: ids that differ only so are refused.
+        duplicates: ``"raise"`` refuses exact duplicate rows (equal in every column);
+            ``"drop"`` drops them, keeping the first, as ``frame.drop_duplicates()``
+            (after ``clean_ids``). Rows that differ in any value are never dropped: two
+            readings of one tank at one time are combined by ``agg`` with ``freq``
+            and refused without it.
         pad: fill every step still missing with this number instead of NaN, for a
             model that masks it (``Masking(mask_value=pad)``, e.g. a classifier of whole
             sequences). Without ``freq`` shorter tanks are padded at the end. Padded
@@ -1165,8 +1198,10 @@ def tanks(
 
     Raises:
         ValueError: missing or non-numeric columns, a text time column (with the line
-            that parses it), a missing id or time, inf values, exact duplicate rows,
-            repeated ``(id, time)``, ids differing only by spaces or case, unevenly
+            that parses it), a missing id or time, inf values, exact duplicate rows
+            (with ``duplicates="raise"``),
+            repeated ``(id, time)``, ids differing only by spaces or case (without
+            ``clean_ids``), unevenly
             spaced readings or tanks over different times without ``freq``, unequal
             lengths without ``pad`` or ``freq``, an empty frame, a bad option.
         TypeError: ``id``, ``time`` or ``features`` that are not column names, ``id`` or
@@ -1217,8 +1252,15 @@ def tanks(
         if fill is None:
             fail("limit", 'used with `fill` ("ffill" or "interpolate")', limit)
     sentinels = _sentinels(na_values)
+    clean_ids = check_bool("clean_ids", clean_ids)
+    duplicates = check_choice("duplicates", duplicates, DUPLICATES)
     pad = check_real("pad", pad, optional=True)
     return_index = check_bool("return_index", return_index)
+    if clean_ids:
+        frame = frame.copy(deep=False)  # the caller's frame is never changed
+        frame[id] = _cleaned_ids(frame[id])
+    if duplicates == "drop":  # after clean_ids: " T-01" and "T-01" rows may repeat
+        frame = _without_exact_duplicates(frame)
     _check_ids(frame, id)
     column, kind = _time_values(frame, time)
     tz_aware = isinstance(column.dtype, pd.DatetimeTZDtype)

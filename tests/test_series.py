@@ -266,6 +266,90 @@ def test_exact_duplicate_rows_are_refused_with_count_labels_and_fix():
     np.testing.assert_array_equal(x, tanks(frame, id="tank", time="time", features="P", freq="h"))
 
 
+def test_duplicates_drop_matches_pandas_drop_duplicates():
+    """duplicates="drop" is frame.drop_duplicates() then the grid; a row that differs in
+    one value at the same (id, time) is never dropped (agg combines it)."""
+    frame = export()
+    near = frame.iloc[[3]].assign(P=frame["P"].iloc[3] + 1.0)  # same tank and time
+    doubled = pd.concat([frame, frame.iloc[[4, 9, 9]], near])
+    x, index = tanks(
+        doubled,
+        id="tank",
+        time="time",
+        features=["P", "T"],
+        freq="h",
+        duplicates="drop",
+        return_index=True,
+    )
+    reference = doubled.drop_duplicates()
+    assert len(reference) == len(frame) + 1
+    np.testing.assert_array_equal(
+        x, tanks(reference, id="tank", time="time", features=["P", "T"], freq="h")
+    )
+    assert index.report()["rows"].sum() == len(reference)
+    with pytest.raises(
+        ValueError,
+        match=r'duplicates="drop".*drop_duplicates\(\).*Received: 3 exact duplicate row\(s\)',
+    ):
+        tanks(doubled, id="tank", time="time", features="P", freq="h")
+
+
+def test_clean_ids_matches_pandas_strip_upper():
+    frame = export()
+    messy = frame.assign(
+        tank=[
+            [" ", "", "\t"][k % 3] + (t.lower() if k % 2 else t) + [" ", ""][k % 2]
+            for k, t in enumerate(frame["tank"])
+        ]
+    )
+    assert messy["tank"].nunique() > 4
+    x, index = tanks(
+        messy,
+        id="tank",
+        time="time",
+        features="P",
+        freq="h",
+        clean_ids=True,
+        return_index=True,
+    )
+    reference = messy.assign(tank=messy["tank"].str.strip().str.upper())
+    y, ref_index = tanks(
+        reference, id="tank", time="time", features="P", freq="h", return_index=True
+    )
+    np.testing.assert_array_equal(x, y)
+    assert list(index.ids) == list(ref_index.ids) == ["T-01", "T-02", "T-03", "T-04"]
+    assert messy["tank"].iloc[0] == [" ", "", "\t"][0] + frame["tank"].iloc[0] + " "  # unchanged
+    with pytest.raises(ValueError, match=r"`id` must be one spelling per tank.*`clean_ids=True`"):
+        tanks(messy, id="tank", time="time", features="P", freq="h")
+
+
+def test_clean_ids_then_duplicates_drop_matches_pandas():
+    """Rows that repeat once their ids are cleaned are exact duplicates: both options
+    together are strip/upper, then drop_duplicates, then the grid."""
+    frame = export()
+    again = frame.iloc[:5].assign(tank=lambda f: " " + f["tank"].str.lower())
+    both = pd.concat([frame, again])
+    x = tanks(
+        both,
+        id="tank",
+        time="time",
+        features=["P", "T"],
+        freq="h",
+        clean_ids=True,
+        duplicates="drop",
+    )
+    reference = both.assign(tank=both["tank"].str.strip().str.upper()).drop_duplicates()
+    assert len(reference) == len(frame)
+    np.testing.assert_array_equal(
+        x, tanks(reference, id="tank", time="time", features=["P", "T"], freq="h")
+    )
+    numbers = pd.DataFrame({"id": [2, 1, 1], "t": [0, 0, 0], "x": [1.0, 2.0, 2.0]})
+    np.testing.assert_array_equal(
+        tanks(numbers, id="id", time="t", features="x", clean_ids=True, duplicates="drop"),
+        [[[2.0]], [[1.0]]],
+    )
+
+
 def test_sentinels_and_empty_cells_are_missing_and_reported():
     frame = parsed(export())
     x, index = tanks(
@@ -409,6 +493,12 @@ def test_a_run_longer_than_limit_stays_missing_as_a_whole():
         ),
         ({"freq": "h", "na_values": [True]}, ValueError, r"`na_values` must be None"),
         (
+            {"duplicates": "keep"},
+            ValueError,
+            r"`duplicates` must be one of 'raise', 'drop'. Received: duplicates='keep'",
+        ),
+        ({"clean_ids": "yes"}, ValueError, r"`clean_ids` must be True or False"),
+        (
             {"id": ["tank", "time"]},
             TypeError,
             r"`id` must be one column name.*id=\['tank', 'time'\]",
@@ -424,6 +514,8 @@ def test_a_run_longer_than_limit_stays_missing_as_a_whole():
         "limit-0",
         "na-text",
         "na-bool",
+        "duplicates-keep",
+        "clean-ids-text",
         "id-list",
     ],
 )
