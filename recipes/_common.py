@@ -70,6 +70,11 @@ import numpy as np
 # recipes build many small models on purpose; TensorFlow's "retracing" advice is noise here
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
+from keras_lstm_patterns._quiet import import_keras_quietly  # noqa: E402
+
+# TensorFlow's start-up lines (CUDA probing among them) ignore TF_CPP_MIN_LOG_LEVEL;
+# a missing backend ends the recipe with one line naming the extras to install
+import_keras_quietly()
 import keras  # noqa: E402  (after the log settings above)
 
 ROOT = Path(__file__).resolve().parent.parent
