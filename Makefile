@@ -7,9 +7,10 @@ export KERAS_BACKEND ?= tensorflow
 # pytest-xdist workers for `make test`: one per core (override: make test JOBS=1)
 JOBS ?= auto
 
-# The extras `make test` installs into .venv (the one place to change it: add jax here if
-# the suite's JAX tests must run in `make test` too), and those `make demo` needs.
-TEST_EXTRAS := tensorflow,classical,test
+# The extras `make test` installs into .venv, and those `make demo` needs. jax is in the
+# test install for the multi-process tests (tests/test_multiprocess.py start JAX
+# processes); TensorFlow then imports it too, about 1.4 s more CPU per `import tensorflow`.
+TEST_EXTRAS := tensorflow,jax,classical,test
 DEMO_EXTRAS := tensorflow,classical
 
 # The JAX and PyTorch runs get a venv of their own: TensorFlow imports JAX when it is
@@ -121,14 +122,12 @@ clean:
 	rm -rf $(VENV) $(BVENV) $(MVENV) results dist
 
 # ---- The documentation site (mkdocs.yml; docs/about.md says how it is built and checked) ----
-# Its tools go into .venv by this line until pyproject.toml has a `docs` extra.
-DOCS_TOOLS := "mkdocs>=1.6,<2" "mkdocs-material>=9.5,<10" "mkdocstrings[python]>=0.27,<2" \
-	"jupytext>=1.16,<2" "nbclient>=0.10,<1" "ipykernel>=6.29,<8" "selenium>=4.20,<5"
+# Its tools are the `docs` extra of pyproject.toml.
 
 .PHONY: docs-site docs-capture test-docs
 
-$(VENV)/.installed-docs: | $(VENV)/.installed
-	$(PY) -m pip install -q $(DOCS_TOOLS)
+$(VENV)/.installed-docs: pyproject.toml | $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[$(DEMO_EXTRAS),docs]"
 	touch $@
 
 # build/site/index.html in strict mode (any warning fails); the pages are written from
