@@ -547,6 +547,8 @@ def _as_tanks(frame: Any, args: argparse.Namespace, features: list) -> tuple[Any
     if args.time is not None:
         frame, note = _parse_time(frame, args)
         stamps = frame[args.time]
+        if args.drop_duplicates:  # tanks drops exact duplicate rows: not a repeat
+            stamps = stamps[~frame.duplicated()]
         if args.id is None and args.freq is None and stamps.duplicated().any():
             first = stamps[stamps.duplicated()].iloc[0]
             raise UsageError(
@@ -570,6 +572,10 @@ def _as_tanks(frame: Any, args: argparse.Namespace, features: list) -> tuple[Any
     _, sentinels = _na_values(args)
     if sentinels:
         options["na_values"] = sentinels
+    if args.clean_ids:  # ids stripped and upper-cased by tanks, before grouping
+        options["clean_ids"] = True
+    if args.drop_duplicates:  # by tanks, after --clean-ids: 'T-01 ' and 'T-01' may repeat
+        options["duplicates"] = "drop"
     try:
         data, index = tanks(
             long, id=entity, time=time, features=features, return_index=True, **options
@@ -661,16 +667,10 @@ def _windows(args: argparse.Namespace) -> int:
     if any(t not in features for t in targets):
         raise UsageError(f"--target {args.target} must name columns among the features")
     rows = len(frame)
-    if args.clean_ids:
-        if args.id is None:
-            raise UsageError("--clean-ids cleans the --id column: give --id too")
-        ids = frame[args.id]
-        cleaned = ids.where(ids.isna(), ids.astype(str).str.strip().str.upper())
-        frame = frame.assign(**{args.id: cleaned})
-    if args.drop_duplicates:  # after --clean-ids: 'T-01 ' and 'T-01' rows may repeat
-        frame = frame.drop_duplicates()
-    dropped = rows - len(frame)
+    if args.clean_ids and args.id is None:
+        raise UsageError("--clean-ids cleans the --id column: give --id too")
     data, index, note = _as_tanks(frame, args, features)
+    dropped = rows - int(index.report()["rows"].sum())  # --drop-duplicates, in tanks
     target_columns = [features.index(t) for t in targets]
     nan = np.isnan(data)
     if nan.any() and args.missing != "drop":

@@ -599,3 +599,38 @@ def test_monthly_series_by_time(capsys):
     )
     assert code == 0, err
     assert "window 0: x=[112. 118. 132.] -> y=129.  (target at Date=1949-04-01" in out
+
+
+def test_clean_ids_and_drop_duplicates_are_the_options_of_tanks(tmp_path, capsys):
+    """--clean-ids and --drop-duplicates are tanks(clean_ids=True, duplicates="drop"):
+    the same windows as the file cleaned by pandas (strip/upper, then drop_duplicates)."""
+    stamps = pd.date_range("2024-11-03 02:00", periods=8, freq="h", tz="UTC")
+    local = stamps.tz_convert("America/New_York").map(lambda t: t.isoformat())
+    rows = [
+        (tank, t, 100.0 * k + i)
+        for k, tank in enumerate(["T-01", "T-02"])
+        for i, t in enumerate(local)
+    ]
+    clean = pd.DataFrame(rows, columns=["tank_id", "timestamp", "pressure"])
+    messy = clean.assign(
+        tank_id=[
+            [" t-01", "T-01 "][i % 2] if t == "T-01" else t for i, t in enumerate(clean["tank_id"])
+        ]
+    )
+    messy = pd.concat([messy, messy.iloc[[2, 11]], clean.iloc[[3]]])  # 3 duplicates
+    reference = messy.assign(tank_id=messy["tank_id"].str.strip().str.upper()).drop_duplicates()
+    assert len(reference) == len(clean)
+    options = ["--id", "tank_id", "--time", "timestamp", "--look-back", "3"]
+    code, expected, err = klp_windows(
+        write(tmp_path, "ref.csv", reference.to_csv(index=False)), *options
+    )
+    assert code == 0, err
+    path = write(tmp_path, "messy.csv", messy.to_csv(index=False))
+    code, out, err = klp_windows(path, *options, "--clean-ids", "--drop-duplicates")
+    assert code == 0, err
+    assert "(3 exact duplicates dropped)" in out
+    assert out.split("\n", 1)[1] == expected.split("\n", 1)[1]  # all but the file line
+    code, _, err = klp_windows(path, *options)
+    assert code == 2 and "clean_ids=True" in err and "On the command line: --clean-ids." in err
+    code, _, err = klp_windows(path, *options, "--clean-ids")
+    assert code == 2 and 'duplicates="drop"' in err and "--drop-duplicates." in err
