@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import keras
 from _common import table
 
-from keras_lstm_patterns import _carry, stateful, stateful_generator
+from keras_lstm_patterns import _backends, stateful, stateful_generator
 
 
 def loop(model, first, steps, call):
@@ -61,7 +61,7 @@ def main(steps: int = 1000, units: int = 32) -> str:
 
         def general(n):
             stateful.reset_states(model)
-            return _carry._run(model, layers, "rollout", first, n, None)
+            return _backends.run_pure(model, layers, "rollout", first, n, None)
 
         general(3)  # warm-up
         start = time.perf_counter()

@@ -16,6 +16,7 @@ from importlib import import_module as _import_module
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._patterns import PATTERNS as PATTERNS
+from ._quiet import notice_missing_backend as _notice_missing_backend
 from ._registration import register_with_keras as _register_with_keras
 from ._version import __version__ as __version__
 from .explaining import explain as explain
@@ -116,3 +117,4 @@ def __dir__() -> list[str]:
 
 
 _register_with_keras()  # saved models load in any import order
+_notice_missing_backend()  # no Keras backend installed: one line naming the extras

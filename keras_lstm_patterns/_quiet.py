@@ -34,6 +34,7 @@ __all__ = [
 EXTRAS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 _MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy"}
 _noticed = False  # the one line is printed once a process
+_NOTICE_SHOWN = "KLP_BACKEND_NOTICE_SHOWN"  # ... and once for the processes it starts
 
 
 class MissingBackendError(ImportError):
@@ -135,8 +136,10 @@ def notice_missing_backend() -> bool:
     line = missing_backend()
     if line is None:
         return False
-    if not _noticed:
+    # a child process (``klp recipe`` runs the recipe in one) inherits the mark and stays quiet
+    if not _noticed and os.environ.get(_NOTICE_SHOWN) != line:
         _noticed = True
+        os.environ[_NOTICE_SHOWN] = line
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
     return True
@@ -159,8 +162,9 @@ def import_keras_quietly() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     line = missing_backend()
     if line is not None:
-        # the package's import may have printed the line already: never twice
-        raise SystemExit(1 if _noticed else line)
+        # the package's import, here or in the process that started this one, may have
+        # printed the line already: never twice
+        raise SystemExit(1 if _noticed or os.environ.get(_NOTICE_SHOWN) == line else line)
     if "keras" not in sys.modules:
         sys.stderr.flush()
         saved = os.dup(2)

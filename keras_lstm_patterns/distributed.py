@@ -25,6 +25,7 @@ from typing import Any
 
 import keras
 
+from . import _backends
 from ._checks import check_int, fail
 
 __all__ = ["Backup", "initialize", "process_count", "process_index", "shutdown"]
@@ -80,18 +81,16 @@ def initialize(
     process_id = check_int("process_id", process_id, low=0, high=num_processes - 1)
     if cpu_collectives not in ("gloo", "mpi"):
         fail("cpu_collectives", "'gloo' or 'mpi'", cpu_collectives)
-    backend = keras.backend.backend()
-    if backend != "jax":
+    try:
+        _backends.set_cpu_collectives(cpu_collectives)
+    except NotImplementedError:
         fail(
             "KERAS_BACKEND",
             "jax for multi-process training (Keras's multi-worker path on TensorFlow, "
             "MultiWorkerMirroredStrategy, fails under Keras 3: keras-team/keras#20585); "
             "start every process with KERAS_BACKEND=jax",
-            backend,
+            _backends.NAME,
         )
-    import jax
-
-    jax.config.update("jax_cpu_collectives_implementation", cpu_collectives)
     try:
         keras.distribution.initialize(coordinator, num_processes, process_id)
     except RuntimeError as err:
@@ -112,10 +111,7 @@ def shutdown() -> None:
 
     >>> shutdown()
     """
-    if keras.backend.backend() == "jax":
-        import jax
-
-        jax.distributed.shutdown()
+    _backends.shutdown_processes()
 
 
 def process_index() -> int:
@@ -124,11 +120,7 @@ def process_index() -> int:
     >>> process_index()
     0
     """
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return int(jax.process_index())
-    return 0
+    return _backends.process_index()
 
 
 def process_count() -> int:
@@ -137,11 +129,7 @@ def process_count() -> int:
     >>> process_count()
     1
     """
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return int(jax.process_count())
-    return 1
+    return _backends.process_count()
 
 
 _NAME = re.compile(r"^epoch-(\d+)\.weights\.h5$")
