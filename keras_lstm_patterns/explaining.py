@@ -324,12 +324,15 @@ def _rows(model: keras.Model, pattern: Pattern | None) -> list[tuple[str, str, s
 
 def _steps(model: keras.Model, pattern: Pattern | None, sizes: dict[str, Any]) -> Any:
     """How many steps a built model unrolls: from its output when one vector is repeated
-    to every step, else from its input (``None`` for a free steps axis)."""
+    to every step, else from its input's steps axis; the ``steps`` given when that axis
+    is free (or the input has none), ``None`` without it."""
     if pattern is not None and pattern.steps_from == "output":
         return model.output_shape[1]
     shape = model.inputs[0].shape
     tokens = "int" in str(model.inputs[0].dtype)
-    return shape[1] if len(shape) == 3 or tokens else sizes.get("steps")
+    if (len(shape) == 3 or tokens) and shape[1] is not None:
+        return shape[1]
+    return sizes.get("steps")
 
 
 def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:

@@ -272,7 +272,9 @@ def _looks_padded(arr: np.ndarray) -> tuple[int, float] | None:
 
 def check_not_padded(name: str, arr: np.ndarray, observed: Any = None) -> None:
     """Refuse an array :func:`tanks` padded (known by its identity or by an index with
-    ``pad``); warn when an array only looks padded."""
+    ``pad``); warn when an array only looks padded and nothing says otherwise (an index
+    without ``pad`` says the array was never padded, an ``observed`` mask that its last
+    steps were real readings)."""
     pad = padded_value(arr)
     if pad is None and isinstance(observed, TankIndex) and observed.pad is not None:
         pad = observed.pad
@@ -285,7 +287,13 @@ def check_not_padded(name: str, arr: np.ndarray, observed: Any = None) -> None:
             '`tanks(..., freq=...)` and pass `missing="drop"`',
             shown=f"{name} padded by tanks(..., pad={pad!r})",
         )
+    if isinstance(observed, TankIndex) and observed.observed is not None:
+        return  # made by tanks without pad: its end steps are readings or NaN
     found = _looks_padded(arr)
+    if found is not None and observed is not None:
+        mask = np.asarray(observed)
+        if mask.dtype == bool and mask.shape == arr.shape[:2] and mask[found[0], -2:].all():
+            found = None  # the flat end was measured: not padding
     if found is not None:
         e, value = found
         warnings.warn(
@@ -634,8 +642,13 @@ def _time_format(example: Any) -> str:
 
     >>> _time_format("01/06/2024 17:00"), _time_format("2024-06-01T17:00:05")
     ('%d/%m/%Y %H:%M', '%Y-%m-%dT%H:%M:%S')
+    >>> _time_format("1949-01")
+    '%Y-%m'
     """
     text = str(example).strip()
+    month = re.fullmatch(r"\d{4}([-/.])\d{1,2}", text)
+    if month:  # a year and a month, such as "1949-01"
+        return f"%Y{month.group(1)}%m"
     date = re.match(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})", text)
     if date:
         fmt, rest = f"%Y{date.group(2)}%m{date.group(2)}%d", text[date.end() :]
@@ -749,9 +762,12 @@ def _time_values(frame: pd.DataFrame, time: Hashable) -> tuple[pd.Series, str]:
 def _ticks(column: pd.Series, kind: str) -> np.ndarray:
     """Time stamps as numbers to compute with: ns for datetimes and timedeltas, ordinals
     for periods, the numbers themselves otherwise."""
-    if kind == "datetime":
+    if kind in ("datetime", "month"):
         index = pd.DatetimeIndex(column)
-        return index.tz_localize(None).as_unit("ns").asi8 if index.tz else index.as_unit("ns").asi8
+        index = index.tz_localize(None) if index.tz else index
+        if kind == "month":  # calendar months since 1970-01
+            return index.to_numpy().astype("datetime64[M]").astype(np.int64)
+        return index.as_unit("ns").asi8
     if kind == "timedelta":
         return pd.TimedeltaIndex(column).as_unit("ns").asi8
     if kind == "period":
@@ -784,9 +800,49 @@ def _interval(value: Any, kind: str, column: pd.Series) -> Any:
         return pd.NaT if kind in ("datetime", "timedelta") else np.nan
     if kind in ("datetime", "timedelta"):
         return pd.Timedelta(int(value), unit="ns")
+    if kind == "month":
+        return _MONTHS.get(int(value)) or pd.offsets.MonthBegin(int(value))
     if kind == "period":
         return int(value) * column.dtype.freq
     return value.item() if isinstance(value, np.generic) else value
+
+
+_MONTHS = {
+    1: pd.offsets.MonthBegin(),
+    3: pd.offsets.QuarterBegin(startingMonth=1),
+    12: pd.offsets.YearBegin(),
+}
+
+
+def _calendar(freq: Any, kind: str, column: pd.Series) -> tuple[int, int | None] | None:
+    """``(months, phase)`` when steps are calendar months: ``freq`` a month, quarter or
+    year start (``"MS"``, ``"QS"``, ``"YS"``: a regular grid though months differ in
+    length), or, without ``freq``, stamps that all fall at midnight on the first of a
+    month. ``phase`` is the month (0-11) bins start from (None: the first month)."""
+    if kind not in ("datetime", "period"):
+        return None
+    if freq is None:
+        if kind != "datetime":
+            return None
+        index = pd.DatetimeIndex(column)
+        starts = bool((index.day == 1).all() and (index == index.normalize()).all())
+        return (1, None) if starts else None
+    try:
+        offset = (
+            pd.tseries.frequencies.to_offset(freq)
+            if isinstance(freq, str | pd.DateOffset)
+            else None
+        )
+    except ValueError:
+        return None
+    n = getattr(offset, "n", 0)
+    if isinstance(offset, pd.offsets.MonthBegin) and n > 0:
+        return n, (0 if n == 1 else None)
+    if isinstance(offset, pd.offsets.QuarterBegin) and n > 0:
+        return 3 * n, (offset.startingMonth - 1) % 3 if n == 1 else offset.startingMonth - 1
+    if isinstance(offset, pd.offsets.YearBegin) and n > 0:
+        return 12 * n, offset.month - 1
+    return None
 
 
 def _alias(value: Any) -> str:
@@ -1023,8 +1079,9 @@ def _freq_ticks(freq: Any, kind: str) -> int | float:
             fail("freq", "a positive number for a numeric time column", freq)
         return freq.item() if isinstance(freq, np.generic) else freq
     rule = (
-        "a fixed step such as 'h', '30min', '1D' or a pandas.Timedelta (months and years "
-        "have no fixed length)"
+        "a fixed step such as 'h', '30min', '1D' or a pandas.Timedelta, or for datetimes "
+        "a month, quarter or year start ('MS', 'QS', 'YS'; other calendar offsets such as "
+        "month ends have no fixed length)"
     )
     try:
         if isinstance(freq, str | pd.DateOffset):
@@ -1280,6 +1337,9 @@ def tanks(
     codes, uniques = pd.factorize(frame[id], sort=True)
     ids = np.asarray(uniques)
     entities = len(ids)
+    calendar = _calendar(freq, kind, column)
+    if calendar is not None and kind == "datetime":
+        kind = "month"  # calendar months: ticks count months, however long each is
     ticks = _ticks(column, kind)
     order = _by_group(ticks, codes)
     _check_repeated_times(
@@ -1287,7 +1347,8 @@ def tanks(
     )
     if freq is not None and kind == "period":
         column = column.dt.to_timestamp()
-        kind, ticks = "datetime", _ticks(column, "datetime")
+        kind = "month" if calendar is not None else "datetime"
+        ticks = _ticks(column, kind)
     c_sorted, t_sorted = codes[order], ticks[order]
     lengths_rows = np.bincount(codes, minlength=entities)
     ends = np.cumsum(lengths_rows)
@@ -1340,11 +1401,14 @@ def tanks(
         observed = real.all(axis=2) & span
         step = None
     else:
-        step = _freq_ticks(freq, kind)
+        if kind == "month":  # calendar bins: months, from the phase of the offset
+            step, origin = calendar if calendar[1] is not None else (calendar[0], int(ticks.min()))
+        else:
+            step = _freq_ticks(freq, kind)
         if kind == "datetime":
             day = 86_400 * 10**9
             origin = (int(ticks.min()) // day) * day
-        else:
+        elif kind != "month":
             origin = 0
         if isinstance(step, int) and np.issubdtype(ticks.dtype, np.integer):
             bins = (ticks - origin) // step
@@ -1377,8 +1441,11 @@ def tanks(
         observed = real.all(axis=2)
         lengths = np.full(entities, longest)
         labels = origin + (low + np.arange(longest)) * step
-        if kind == "datetime":
-            grid = pd.DatetimeIndex(pd.to_datetime(labels.astype(np.int64), unit="ns"))
+        if kind in ("datetime", "month"):
+            if kind == "month":  # month ordinals (since 1970-01) to month starts
+                grid = pd.DatetimeIndex(labels.astype("datetime64[M]").astype("datetime64[ns]"))
+            else:
+                grid = pd.DatetimeIndex(pd.to_datetime(labels.astype(np.int64), unit="ns"))
             grid = grid.tz_localize("UTC") if tz_aware else grid
             grid = _same_unit(grid, pd.DatetimeIndex(column))  # joins back to the frame
         elif kind == "timedelta":
@@ -1423,7 +1490,11 @@ def tanks(
         features=tuple(feats),
         observed=observed,
         present=present,
-        freq=None if step is None else _interval(step, kind, column),
+        freq=None
+        if step is None
+        else pd.tseries.frequencies.to_offset(freq)
+        if kind == "month"
+        else _interval(step, kind, column),
         pad=pad,
         grid=grid,
         summary=summary,

@@ -587,13 +587,15 @@ def test_year_month_stamps_are_read_as_iso(capsys):
     assert code == 0 or "(option --freq)" in err  # parsed: only the spacing is in question
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="series.tanks takes calendar months as irregular (28-31 days) and refuses "
-    "freq='MS'; monthly series cannot be windowed by time",
-)
 def test_monthly_series_by_time(capsys):
+    """Monthly stamps ("1949-01") are a regular calendar grid, as in 0.1."""
     root = Path(__file__).resolve().parent.parent
+    code, out, err = run(
+        capsys, root / "data" / "airline.csv", "--time", "Date", "--look-back", "12"
+    )
+    assert code == 0, err
+    assert "entities: 1, 144 steps each" in out and "x: (132, 12, 1)" in out
+    assert "-> y=115.  (target at Date=1950-01-01" in out
     code, out, err = run(
         capsys, root / "data" / "airline.csv", "--time", "Date", "--look-back", "3"
     )
@@ -634,3 +636,25 @@ def test_clean_ids_and_drop_duplicates_are_the_options_of_tanks(tmp_path, capsys
     assert code == 2 and "clean_ids=True" in err and "On the command line: --clean-ids." in err
     code, _, err = klp_windows(path, *options, "--clean-ids")
     assert code == 2 and 'duplicates="drop"' in err and "--drop-duplicates." in err
+
+
+def test_a_grid_with_sentinels_does_not_look_padded(tmp_path, capsys):
+    """Two hourly tanks, -999 sentinels, --missing drop: a tank ending in two equal whole
+    readings is not padding; the command passes the index, so no warning."""
+    pressures = {
+        "A": [300, 301, -999, 302, 303, 305, 305],
+        "B": [200.5, 201.5, 202.5, -999, 203.5, 204.5, 205.5],
+    }
+    lines = ["tank,time,P"] + [
+        f"{tank},2024-01-01T0{h}:00:00+00:00,{p}"
+        for tank, values in pressures.items()
+        for h, p in enumerate(values)
+    ]
+    path = write(tmp_path, "two.csv", "\n".join(lines) + "\n")
+    code, out, err = klp_windows(
+        path, "--id", "tank", "--time", "time", "--freq", "h", "--na-values", "-999",
+        "--missing", "drop", "--look-back", "2",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "looks padded" not in err and "warning" not in err
+    assert "windows: 4 in all" in out

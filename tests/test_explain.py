@@ -317,3 +317,13 @@ def test_a_saved_pattern_loads_after_importing_keras_then_the_package(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout == "PatternModel\n", out.stderr[-2000:]
+
+
+def test_steps_given_for_a_free_steps_axis_are_used():
+    """A model whose steps axis is free reads `steps=` when given; a fixed axis wins."""
+    free = many_to_one(None, 2, 8)
+    assert explain(free).splitlines()[0].startswith("many-to-one: any number of steps in")
+    text = explain(free, steps=7)
+    assert text.splitlines()[0].startswith("many-to-one: 7 steps in")
+    assert "- steps (7) is how far the layers unroll" in text
+    assert explain(many_to_one(5, 2, 8), steps=7).splitlines()[0].startswith("many-to-one: 5 steps")

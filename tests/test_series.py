@@ -5,6 +5,7 @@ times) or a plain loop; every refusal by its message.
 """
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -471,7 +472,7 @@ def test_a_run_longer_than_limit_stays_missing_as_a_whole():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"freq": "MS"}, ValueError, r"`freq` must be a fixed step"),
+        ({"freq": "ME"}, ValueError, r"`freq` must be a fixed step.*'MS', 'QS', 'YS'"),
         ({"freq": "nonsense"}, ValueError, r"`freq` must be a fixed step"),
         ({"freq": -1}, ValueError, r"`freq` must be a fixed step"),
         ({"agg": "sum"}, ValueError, r"`agg` must be one of 'mean', 'median'"),
@@ -505,7 +506,7 @@ def test_a_run_longer_than_limit_stays_missing_as_a_whole():
         ),
     ],
     ids=[
-        "monthly",
+        "month-end",
         "alias",
         "negative",
         "agg",
@@ -889,3 +890,94 @@ def test_the_grid_keeps_the_frames_time_resolution_so_rows_merge_back():
     rows = index.window_rows(2, missing="drop", targets=0)
     joined = rows.merge(frame.drop_duplicates(["tank", "time"]), on=["tank", "time"], how="left")
     assert len(joined) == len(rows)
+
+
+# --- calendar months, the month layout, padding look-alikes ------------------------------
+
+
+@pytest.mark.parametrize("freq", ["MS", "QS", "YS", "QS-FEB"], ids=str)
+def test_calendar_starts_match_pandas_resample(freq):
+    """Months differ in length, yet a month (quarter, year) start grid is regular: the
+    grid equals pandas' resample(freq) per tank on the union of spans."""
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2023-11-20", "2025-02-10", freq="D", tz="UTC")
+    frame = pd.DataFrame({"tank": "A", "t": days, "P": rng.normal(size=len(days))})
+    late = frame.iloc[200:].assign(tank="B", P=lambda f: f["P"] + 10)
+    both = pd.concat([frame, late])
+    x, index = tanks(both, id="tank", time="t", features="P", freq=freq, return_index=True)
+    parts = {k: p.set_index("t")["P"].resample(freq).mean() for k, p in both.groupby("tank")}
+    grid = parts["A"].index
+    np.testing.assert_allclose(x[0, :, 0], parts["A"].to_numpy())
+    np.testing.assert_allclose(x[1, :, 0], parts["B"].reindex(grid).to_numpy())
+    assert list(index.grid) == list(grid)
+    assert index.observed[1].sum() == len(parts["B"])
+
+
+def test_month_start_stamps_are_regular_without_freq():
+    air = pd.read_csv(Path(__file__).resolve().parent.parent / "data" / "airline.csv")
+    air = air.assign(Date=pd.to_datetime(air["Date"], format="%Y-%m"), id="air")
+    x, index = tanks(air, id="id", time="Date", features="Passengers", return_index=True)
+    np.testing.assert_array_equal(x[0, :, 0], air["Passengers"].to_numpy(dtype=float))
+    assert list(index.grid) == list(air["Date"])
+    np.testing.assert_array_equal(
+        x, tanks(air, id="id", time="Date", features="Passengers", freq="MS")
+    )
+    report = index.report()
+    assert report.loc["air", "interval"] == pd.offsets.MonthBegin()
+    gap = air.drop(index=[5, 6])  # two months missing: refused, the fix named
+    with pytest.raises(
+        ValueError,
+        match=r"`freq` must be given when readings are not evenly spaced.*"
+        r"1949-05-01 00:00:00 followed by 1949-08-01 00:00:00.*freq='MS'",
+    ):
+        tanks(gap, id="id", time="Date", features="Passengers")
+    yearly = pd.DataFrame(
+        {"id": "a", "t": pd.date_range("2000-01-01", periods=5, freq="YS"), "x": np.arange(5.0)}
+    )
+    assert tanks(yearly, id="id", time="t", features="x").shape == (1, 5, 1)
+
+
+def test_year_month_text_suggests_the_year_month_layout():
+    assert series._time_format("1949-01") == "%Y-%m"
+    assert series._time_format("1949/1") == "%Y/%m"
+    frame = pd.DataFrame({"id": "a", "t": ["1949/01", "1949/02"], "x": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r'format="%Y/%m"\)'):
+        tanks(frame, id="id", time="t", features="x")
+
+
+def test_a_grid_with_its_index_never_warns_looks_padded():
+    """Two hourly tanks, -999 sentinels as na_values: a tank whose last two readings are
+    one whole number is a reading, not padding, when the index comes with the array."""
+    stamps = pd.date_range("2024-01-01", periods=7, freq="h", tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "tank": ["A"] * 7 + ["B"] * 7,
+            "time": list(stamps) * 2,
+            "P": [
+                300,
+                301,
+                -999,
+                302,
+                303,
+                305,
+                305,
+                200.5,
+                201.5,
+                202.5,
+                -999,
+                203.5,
+                204.5,
+                205.5,
+            ],
+        }
+    )
+    x, index = tanks(
+        frame, id="tank", time="time", features="P", freq="h", na_values=[-999], return_index=True
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a, _ = windows.look_back(x, 2, missing="drop", observed=index)
+        b, _ = windows.look_back(x, 2, missing="drop", observed=index.observed)
+    assert len(a) == len(b) == 4  # 5 windows per tank, 3 touch its missing step
+    with pytest.warns(UserWarning, match=r"`series` looks padded: entity 0 ends in steps"):
+        windows.look_back(x, 2, missing="drop")  # without the index it cannot tell
