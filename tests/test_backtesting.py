@@ -831,3 +831,79 @@ def test_every_public_name_still_imports_from_backtesting():
         assert getattr(bt, name) is not None, name
     assert set(before) - {"Transform"} <= set(bt.__all__)
     assert isinstance(model_forecaster(lambda: None, look_back=2), bt.ModelForecaster)
+
+
+def late_tanks(features: tuple = ("P", "Q")) -> tuple:
+    """Three tanks on one hourly grid of 60 steps; T-03 is installed at step 30."""
+    from keras_lstm_patterns.series import tanks
+
+    rows = []
+    for tank, start in (("T-01", 0), ("T-02", 0), ("T-03", 30)):
+        for t in range(start, 60):
+            rows.append({"tank": tank, "t": t, "P": 2.0 + np.sin(t / 3) + 0.01 * t, "Q": t % 5})
+    frame = pd.DataFrame(rows)
+    for name in {"P", "Q"} - set(features):
+        frame[name] = np.nan
+    return tanks(frame, id="tank", time="t", features=["P", "Q"], freq=1, return_index=True)
+
+
+def test_backtest_names_the_tank_whose_history_before_an_origin_is_empty():
+    x, index = late_tanks()
+    with pytest.raises(
+        ValueError,
+        match=r"`origins` must be positions with a reading before them in every scored "
+        r"entity \(the history of entity 'T-03' before origin 30 holds no reading, so "
+        r"nothing can forecast it: choose a later origin, or leave that tank out of the "
+        r"array\). Received: origin 30 for entity 'T-03'",
+    ):
+        backtest(persistence_forecaster(), x, horizon=1, origins=[30], index=index)
+    with pytest.raises(ValueError, match=r"history of entity 2 before origin 30 holds no"):
+        backtest(persistence_forecaster(), x, horizon=1, origins=[30])
+    frame = backtest(persistence_forecaster(), x, horizon=1, origins=[20, 31], index=index)
+    assert set(frame.loc[frame["origin"] == 20, "entity"]) == {"T-01", "T-02"}
+    assert "T-03" in set(frame.loc[frame["origin"] == 31, "entity"])
+
+
+def test_backtest_adds_the_origin_and_entity_to_a_forecaster_refusal():
+    from keras_lstm_patterns import ArgumentError
+
+    x, index = late_tanks()
+    with pytest.raises(
+        ArgumentError,
+        match=r"`order` must be between 1 and \d+. Received: order=12 "
+        r"\(at origin 36, entity 'T-03'\)$",
+    ) as info:
+        backtest(autoregression_forecaster(12), x, horizon=1, origins=[36], index=index)
+    assert info.value.name == "order" and info.value.value == 12
+    with pytest.raises(ArgumentError, match=r"order=12 \(at origin 36, entity 2\)$"):
+        backtest(autoregression_forecaster(12), x, horizon=1, origins=[36])
+    with pytest.raises(ArgumentError, match=r"order=12 \(at origin 20\)$"):
+        backtest(autoregression_forecaster(12), Y, horizon=1, origins=[20])
+
+
+def test_score_names_season_when_a_history_holds_no_pair_season_apart():
+    x, index = late_tanks()
+    frame = backtest(persistence_forecaster(), x, horizon=1, origins=[50], index=index)
+    with pytest.raises(
+        ValueError,
+        match=r"`season` must be short enough that the history of entity 'T-03' before "
+        r"origin 50 holds two known values `season` apart .*Received: season=25$",
+    ):
+        score(frame, x, season=25, index=index)
+    assert score(frame, x, season=3, index=index).loc[("persistence", "P", "all"), "n"] == 3
+
+
+def test_backtest_refuses_origins_with_no_observed_target():
+    x, index = late_tanks(features=("P",))  # Q all NaN: no step is observed
+    with pytest.raises(
+        ValueError,
+        match=r"`origins` must be positions where some target value in the 2 steps from "
+        r"them was observed \(none was, .*a step is observed only when every feature has "
+        r"a reading, so select the features you forecast.*Received: origins=\[40, 50\] "
+        r"with no observed target",
+    ):
+        backtest(persistence_forecaster(), x, horizon=2, origins=[40, 50], index=index)
+    y = Y.copy()
+    y[30:] = np.nan
+    with pytest.raises(ValueError, match=r"`origins` must be positions where some target"):
+        backtest(persistence_forecaster(), y, horizon=1, origins=[30, 35])

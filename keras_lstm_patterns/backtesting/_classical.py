@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import baselines
 from .._checks import check_int, fail, is_int
+from .._errors import ArgumentError
 from ..series import as_tanks, from_tanks
 from ._evaluation import Forecaster
 
@@ -51,7 +52,11 @@ def _columnwise(one: Callable[[np.ndarray, int], Any], name: str) -> Forecaster:
             for f in range(cube.shape[2]):
                 h = _filled(cube[e, :, f].astype("float64"))
                 if len(h):
-                    out[e, :, f] = one(h, horizon)
+                    try:
+                        out[e, :, f] = one(h, horizon)
+                    except ArgumentError as err:
+                        err.entity = e  # for backtest's message: which entity's history
+                        raise
         return from_tanks(out, ndim)
 
     return _named(forecaster, name)

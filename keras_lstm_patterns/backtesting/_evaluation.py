@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_choice, check_fraction, check_int, fail, is_int
+from .._errors import ArgumentError
 from ..series import TankIndex, as_tanks, from_tanks
 
 Forecaster = Callable[[np.ndarray, int], Any]
@@ -47,6 +48,7 @@ class _Series:
         self.time: np.ndarray | None = None  # (entities, time) stamps, or None
         self.features: list[Any] = list(range(self.width))
         self.ids: np.ndarray | None = None
+        self.observed = False  # True when an index gave `observed`
         if isinstance(series, pd.Series | pd.DataFrame):
             self.time = np.broadcast_to(series.index.to_numpy(), (1, self.length))
             if isinstance(series, pd.DataFrame):
@@ -86,6 +88,11 @@ class _Series:
                     shown=f"index.observed with shape {observed.shape}",
                 )
             self.scored &= observed[:, :, None]
+            self.observed = True
+
+    def entity(self, e: int) -> str:
+        """An entity as messages show it: its id with an index, else its position."""
+        return repr(_plain(self.ids[e])) if self.ids is not None else str(e)
 
     def history(self, origin: int) -> np.ndarray:
         """A fresh read-only copy of everything before ``origin``, in the input's layout."""
@@ -256,6 +263,41 @@ def _forecast_array(
     return arr.reshape(full)
 
 
+def _refuse_empty(s: _Series, origin: int, entities: Sequence[int], targets: list[int]) -> None:
+    """Refuse by name an entity whose history before ``origin`` holds no reading of the
+    targets while a target value from ``origin`` on is scored (a tank that starts late)."""
+    for e in entities:
+        if np.isfinite(s.arr[e, :origin, targets]).any():
+            continue
+        who = f"entity {s.entity(e)}" if s.ndim == 3 else "the series"
+        fail(
+            "origins",
+            f"positions with a reading before them in every scored entity (the history "
+            f"of {who} before origin {origin} holds no reading, so nothing can forecast "
+            "it: choose a later origin, or leave "
+            + ("that tank out of the array)" if s.ndim == 3 else "that origin out)"),
+            None,
+            shown=f"origin {origin} for {who}",
+        )
+
+
+def _call(forecaster: Forecaster, s: _Series, origin: int, horizon: int, targets: list[int]) -> Any:
+    """``forecaster(history, horizon)`` at one origin; a refusal it raises is raised
+    again with the origin (and the entity whose history is empty, if one is)."""
+    try:
+        return forecaster(s.history(origin), horizon)
+    except ArgumentError as err:
+        where = f"at origin {origin}"
+        entity = getattr(err, "entity", None)  # set by the column-wise forecasters
+        if is_int(entity) and s.ndim == 3 and 0 <= entity < s.entities:
+            try:
+                _refuse_empty(s, origin, [entity], targets)
+            except ArgumentError as empty:
+                raise empty from err
+            where += f", entity {s.entity(entity)}"
+        raise type(err)(err.name, err.rule, f"{err.received} ({where})", err.value) from err
+
+
 def backtest(
     forecaster: Forecaster,
     series: Any,
@@ -311,7 +353,11 @@ def backtest(
             for ``horizon`` values after it, a series that is not real numbers or runs
             backwards in time, an ``index`` of another array, or a forecaster that
             returns the wrong shape or a non-finite value where a value is scored
-            (named ``forecaster``).
+            (named ``forecaster``); an origin before which a scored entity holds no
+            reading (a tank that starts later; named ``origins``, with the entity's id),
+            and origins where no target value was observed (the frame would be empty).
+            A refusal the forecaster raises (``ArgumentError``) is raised again with the
+            origin, and the entity for the column-wise baselines, added to it.
 
     >>> from keras_lstm_patterns.backtesting import seasonal_naive_forecaster
     >>> frame = backtest(seasonal_naive_forecaster(4), np.arange(24.0), horizon=4, origins=2)
@@ -336,7 +382,9 @@ def backtest(
     name = _model_name(forecaster)
     forecasts = np.stack(
         [
-            _forecast_array(forecaster(s.history(o), horizon), s, horizon, o, name, len(targets))
+            _forecast_array(
+                _call(forecaster, s, o, horizon, targets), s, horizon, o, name, len(targets)
+            )
             for o in points
         ]
     )  # (origins, entities, horizon, targets)
@@ -349,12 +397,33 @@ def backtest(
     bad = keep & ~np.isfinite(values)
     if bad.any():
         k = int(np.argmax(bad))
+        o, e = int(origin[k]), int(e_idx[k])
+        _refuse_empty(s, o, [e], targets)
+        readings = int(np.isfinite(s.arr[e, :o, targets]).any(axis=-1).sum())
         fail(
             "forecaster",
             "a callable returning finite values (no NaN or inf) where the truth is known",
             None,
-            shown=f"{name} returned {_plain(values[k])!r} at origin {_plain(origin[k])}"
-            + (f" for entity {_plain(e_idx[k])}" if s.ndim == 3 else ""),
+            shown=f"{name} returned {_plain(values[k])!r} at origin {o}"
+            + (f" for entity {s.entity(e)}" if s.ndim == 3 else "")
+            + f" (whose history before that origin holds {readings} readings)",
+        )
+    if not keep.any():
+        fail(
+            "origins",
+            f"positions where some target value in the {horizon} steps from them was "
+            "observed (none was, so the backtest would have no row to score; check that "
+            "the targets hold readings there"
+            + (
+                ", and that `index.observed` is True there: a step is observed only when "
+                "every feature has a reading, so select the features you forecast, "
+                "e.g. `tanks(..., features=[...])`"
+                if s.observed
+                else ""
+            )
+            + ")",
+            None,
+            shown=f"origins={points} with no observed target",
         )
     columns: dict[str, Any] = {"model": model, "origin": origin}
     if s.time is not None:
@@ -411,7 +480,8 @@ def score(
     Raises:
         ValueError: a frame without the backtest columns, with NaN forecasts or repeated
             rows; a series that is not the frame's, a ``season`` the history before an
-            origin cannot hold, a history whose seasonal naive error is 0, or a ``by``
+            origin cannot hold or holds no two known values ``season`` apart (named
+            ``season``), a history whose seasonal naive error is 0, or a ``by``
             other than ``None`` and ``"entity"``.
 
     >>> from keras_lstm_patterns.backtesting import drift_forecaster
@@ -471,16 +541,24 @@ def score(
     pairs = count[entity, origin - season, feature]
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = total[entity, origin - season, feature] / pairs
-    if (pairs == 0).any() or (scale == 0).any():
-        k = int(np.argmax((pairs == 0) | (scale == 0)))
+    if (pairs == 0).any():
+        k = int(np.argmax(pairs == 0))
+        who = f" of entity {s.entity(int(entity[k]))}" if "entity" in frame else ""
+        fail(
+            "season",
+            f"short enough that the history{who} before origin {origin[k]} holds two "
+            f"known values `season` apart (MASE divides by the in-sample seasonal naive "
+            "error; use a smaller season, or later origins)",
+            season,
+        )
+    if (scale == 0).any():
+        k = int(np.argmax(scale == 0))
         fail(
             "series",
             "varying before each origin (MASE divides by the in-sample seasonal naive "
-            "error, which is 0 there or has no pair of known values)",
+            "error, which is 0 there)",
             None,
-            shown=f"a constant season before origin {origin[k]}"
-            if pairs[k]
-            else f"no two known values {season} apart before origin {origin[k]}",
+            shown=f"a constant season before origin {origin[k]}",
         )
     err = frame["forecast"].to_numpy() - frame["actual"].to_numpy()
     parts = pd.DataFrame({"sq": err**2, "abs": np.abs(err), "scaled": np.abs(err) / scale})

@@ -350,8 +350,11 @@ def model_forecaster(
 
     At an origin the history is transformed (``transform``, statistics from the history
     only), cut into look-back windows (``windows.look_back``; a tank history gives the
-    windows of every entity; windows with a missing step are left out) and the model is
-    fitted on them; then it forecasts (missing steps of the last window forward-filled):
+    windows of every entity; a window with a missing (NaN) step is left out) and the
+    model is fitted on them; then it forecasts (missing steps of the last window
+    forward-filled). A step filled by ``tanks(fill=...)`` is a number in the history, so
+    it trains as an ordinary reading; only :func:`backtest` skips it, in the scoring
+    (``index.observed`` is False there):
 
     - ``mode="recursive"``: the model maps ``(batch, look_back, features)`` to the next
       step ``(batch, features)`` (``many_to_one(look_back, F, units, outputs=F)``); the
