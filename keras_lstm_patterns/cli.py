@@ -894,7 +894,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--freq",
-        help="put every entity on one time grid: a pandas offset alias (h, 30min, D)",
+        help="put every entity on one time grid: a pandas offset alias (h, 30min, D, or MS "
+        "for calendar months)",
     )
     p.add_argument("--agg", help="with --freq: how readings in one step combine (default mean)")
     p.add_argument("--fill", choices=("ffill", "interpolate"), help="with --freq: fill short gaps")

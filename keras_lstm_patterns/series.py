@@ -381,8 +381,8 @@ class TankIndex:
             padded and missing steps are False.
         present: ``(entities, steps, features)`` bool, True where ``x`` holds a number
             (a reading or a filled value) rather than NaN or padding.
-        freq: the grid's step (a ``pandas.Timedelta`` or a number) when ``tanks`` was
-            given ``freq``, else None.
+        freq: the grid's step (a ``pandas.Timedelta``, a month, quarter or year start
+            offset, or a number) when ``tanks`` was given ``freq``, else None.
         pad: the padding value when ``tanks`` was given ``pad``, else None.
 
     >>> df = pd.DataFrame({"tank": ["A", "A", "B"], "t": [0, 2, 2], "P": [1.0, 3.0, 5.0]})
@@ -1194,8 +1194,9 @@ def tanks(
     time for every tank. Spacing is never assumed:
 
     - Without ``freq``, each tank's readings must be evenly spaced, all tanks at the
-      same interval over the same times; anything else is refused, naming the tank and
-      the two time stamps, with the ``freq=`` that fixes it.
+      same interval over the same times (stamps on the first of each month are evenly
+      spaced in calendar months); anything else is refused, naming the tank and the two
+      time stamps, with the ``freq=`` that fixes it.
     - With ``freq``, every tank is put on one common grid of that step, from the
       earliest reading of any tank to the latest (bins anchored at midnight of the
       earliest day, as pandas' ``resample``). Readings inside one step are aggregated
@@ -1221,8 +1222,11 @@ def tanks(
             parses it.
         features: column name(s) that form one step's vector (real numbers).
         freq: the grid's step: a fixed pandas offset alias (``"h"``, ``"30min"``) or a
-            ``Timedelta``, or a number for a numeric time column. None: check that the
-            readings are already evenly spaced.
+            ``Timedelta``; for datetimes also a month, quarter or year start (``"MS"``,
+            ``"QS"``, ``"YS"``: one step per calendar month, quarter or year, as pandas'
+            ``resample``, though months differ in length); a number for a numeric time
+            column. None: check that the readings are already evenly spaced (stamps at
+            midnight on the first of a month are counted in calendar months).
         agg: how readings inside one grid step combine: ``"mean"``, ``"median"``,
             ``"min"``, ``"max"``, ``"first"`` or ``"last"`` (missing values skipped).
         fill: ``"ffill"`` (the last reading before) or ``"interpolate"`` (linear
