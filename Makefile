@@ -67,7 +67,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -n $(JOBS)
+	$(PY) -m pytest -n $(JOBS) --dist worksteal
 
 $(BVENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BVENV)
