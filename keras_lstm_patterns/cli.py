@@ -355,7 +355,8 @@ def _number(text: str) -> float | None:
 def _na_values(args: argparse.Namespace) -> tuple[list[str], list[float]]:
     """``--na-values`` as the text markers ``read_csv`` reads as missing, and the numbers
     (sentinels such as -999) that ``tanks`` marks missing."""
-    names = _names(args.na_values)
+    # --na-values may be given several times: every one counts (never only the last)
+    names = [name for text in args.na_values or () for name in _names(text)]
     return [n for n in names if _number(n) is None], [
         v for v in map(_number, names) if v is not None
     ]
@@ -889,8 +890,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--na-values",
-        help="values that mean missing, e.g. -999, or --na-values=-999,NA for a list "
-        "(empty cells always are)",
+        action="append",
+        help="values that mean missing, e.g. -999; repeat it or give a list "
+        "(--na-values=-999,NA); empty cells always are",
     )
     p.add_argument(
         "--freq",

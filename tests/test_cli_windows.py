@@ -351,6 +351,12 @@ def test_na_values_and_sentinels(tmp_path, capsys):
     )  # fmt: skip
     assert code == 0, err  # kept: 0->1, 3->4, 6->7; dropped: the four touching t=2 or t=5
     assert "windows: 3 in all, never across two entities; 4 of 7 dropped" in out
+    # the option given twice: both values count, the same as the list
+    again = run(
+        capsys, path, "--time", "t", "--look-back", "1", "--na-values=-999",
+        "--na-values", "missing", "--missing", "drop",
+    )  # fmt: skip
+    assert again[0] == 0 and again[1] == out
 
 
 def test_the_grid_agrees_with_pandas_resample(tmp_path, capsys):
