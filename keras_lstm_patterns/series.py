@@ -741,6 +741,20 @@ def _time_values(frame: pd.DataFrame, time: Hashable) -> tuple[pd.Series, str]:
             column, kind = pd.to_datetime(column, format="ISO8601", utc=True), "datetime"
         else:
             first = values.iloc[0] if len(values) else None
+            texts = len(values) > 0 and all(isinstance(v, str) for v in values)
+            zoned = values.str.fullmatch(_ISO_ZONED) if texts else None
+            if zoned is not None and zoned.any():
+                # some stamps say their offset and some do not: utc=True would read the
+                # bare ones as UTC, which they are not
+                bare = values[~zoned]
+                fail(
+                    "time",
+                    "time stamps that all carry their UTC offset or none does (a local time "
+                    "without one cannot be put on the UTC clock); give the stamps without "
+                    "one their offset",
+                    shown=f"column {time!r} mixing {values[zoned].iloc[0]!r} and "
+                    f"frame.loc[{_label(bare.index[0])!r}, {time!r}]={bare.iloc[0]!r}",
+                )
             fail(
                 "time",
                 "a datetime, numeric or pandas Period column, so steps are ordered by real "
