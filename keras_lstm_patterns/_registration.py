@@ -19,19 +19,32 @@ from typing import Any
 
 class _AfterKeras(importlib.abc.MetaPathFinder):
     """Finds nothing itself; wraps Keras's own loader to register the package's classes
-    as soon as Keras has loaded."""
+    as soon as Keras has loaded.
+
+    It stays in ``sys.meta_path`` until Keras is really loaded: a mere look-up
+    (``importlib.util.find_spec("keras")``, as the package's missing-backend check does)
+    gets a wrapped spec that is never executed, and must not use the hook up.
+    """
+
+    def __init__(self) -> None:
+        self._looking = False  # our own look-up below must not find us again
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "keras":
+        if name != "keras" or self._looking:
             return None
-        sys.meta_path.remove(self)  # once, and never in the way of the real finders
-        spec = importlib.util.find_spec("keras")
+        self._looking = True
+        try:
+            spec = importlib.util.find_spec("keras")
+        finally:
+            self._looking = False
         if spec is None or spec.loader is None:
             return spec
         load = spec.loader.exec_module
 
         def exec_module(module: Any) -> None:
             load(module)
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)  # once, and never in the way of the real finders
             importlib.import_module("keras_lstm_patterns.layers")
 
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]

@@ -11,8 +11,14 @@ from keras_lstm_patterns import many_to_many
 
 @pytest.mark.parametrize(
     "imports",
-    ["import keras_lstm_patterns\nimport keras", "import keras\nimport keras_lstm_patterns"],
-    ids=["package-first", "keras-first"],
+    [
+        "import keras_lstm_patterns\nimport keras",
+        "import keras\nimport keras_lstm_patterns",
+        # a look-up of Keras before its import (the missing-backend check makes one)
+        "import importlib.util, keras_lstm_patterns\n"
+        "assert importlib.util.find_spec('keras')\nimport keras",
+    ],
+    ids=["package-first", "keras-first", "looked-up-first"],
 )
 def test_load_model_finds_the_package_classes(tmp_path, imports):
     path = tmp_path / "m.keras"
