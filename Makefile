@@ -67,7 +67,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -n $(JOBS) --dist worksteal
+	$(PY) -m pytest -n $(JOBS) --dist worksteal --durations=25
 
 $(BVENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BVENV)
