@@ -15,6 +15,8 @@ from keras_lstm_patterns import windows
 from keras_lstm_patterns._errors import ArgumentError
 from keras_lstm_patterns.series import AGGS, tanks
 
+from .test_series import reference_fill  # the one loop both files check fill against
+
 BASE = pd.Timestamp("2024-10-26 18:00", tz="UTC")
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -108,27 +110,6 @@ def test_generated_exports_without_freq_are_regular_or_refused_by_name(frame):
     steps = np.diff(pd.DatetimeIndex(stamps.iloc[0]).as_unit("ns").asi8)
     assert len(set(steps.tolist())) <= 1
     assert x.shape == (len(stamps), len(stamps.iloc[0]), 1)
-
-
-def reference_fill(row, span, how, limit):
-    out, t = row.copy(), 0
-    while t < len(row):
-        if not (span[t] and np.isnan(row[t])):
-            t += 1
-            continue
-        s = t
-        while t < len(row) and span[t] and np.isnan(row[t]):
-            t += 1
-        left = s - 1 if s > 0 and span[s - 1] and not np.isnan(row[s - 1]) else None
-        right = t if t < len(row) and span[t] and not np.isnan(row[t]) else None
-        n = t - s
-        if limit is not None and n > limit:
-            continue
-        if how == "ffill" and left is not None:
-            out[s:t] = row[left]
-        elif how == "interpolate" and left is not None and right is not None:
-            out[s:t] = row[left] + (row[right] - row[left]) * np.arange(1, n + 1) / (n + 1)
-    return out
 
 
 @SETTINGS
