@@ -6,9 +6,10 @@ Every failure reads "`name` must be RULE. Received: name=VALUE", the shape Keras
 
 from __future__ import annotations
 
+import functools
 import numbers
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,47 @@ def fail(
     received = shown if shown is not None else f"{name}={value!r}"
     kind = ArgumentTypeError if issubclass(error, TypeError) else ArgumentError
     raise kind(name, rule, received, value)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+# The release that renamed or removed the keywords refused by ``old_keywords``.
+CHANGED_IN = "0.3.0"
+
+
+def renamed(new: str, why: str) -> str:
+    """The rule for a keyword renamed ``new``, for :func:`old_keywords`."""
+    return f"written `{new}`: it was renamed `{new}` in {CHANGED_IN} ({why})"
+
+
+def removed(instead: str) -> str:
+    """The rule for a keyword removed, with what to write ``instead``, for
+    :func:`old_keywords`."""
+    return f"left out: it was removed in {CHANGED_IN} ({instead})"
+
+
+def old_keywords(**rules: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Refuse keywords a function no longer takes, naming what to write instead.
+
+    ``@old_keywords(steps=renamed("horizon", why))`` makes a call with ``steps=`` raise
+    ``ArgumentTypeError`` (a ``TypeError``): "`steps` must be written `horizon`: it was
+    renamed `horizon` in 0.3.0 (...). Received: steps=12", before Python binds the
+    arguments (so a required new keyword left out does not hide it). The function's
+    signature, shown by ``help()``, is its own: the old keywords are not in it.
+    """
+
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(function)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            for name, rule in rules.items():
+                if name in kwargs:
+                    fail(name, rule, kwargs[name], error=TypeError)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def is_int(value: Any) -> bool:

@@ -116,7 +116,7 @@ def test_covariate_refusals():
     history = data((2, 4, 3))
     with pytest.raises(
         ValueError,
-        match=r"`covariates` must be an array `\(batch=2, steps - 1=4, K=2\)`.*"
+        match=r"`covariates` must be an array `\(batch=2, horizon - 1=4, K=2\)`.*"
         r"Received: covariates=None",
     ):
         stateful.forecast(model, history, 5)
@@ -127,7 +127,7 @@ def test_covariate_refusals():
         stateful.forecast(model, history, 5, covariates=data((3, 4, 2)))
     with pytest.raises(
         ValueError,
-        match=r"`covariates` must be steps - 1 = 4 steps long for steps=5.*Received: 5 steps",
+        match=r"`covariates` must be horizon - 1 = 4 steps long for horizon=5.*Received: 5 steps",
     ):
         stateful.forecast(model, history, 5, covariates=data((2, 5, 2)))
     with pytest.raises(

@@ -156,6 +156,36 @@ def test_forecast_equals_hand_loop():
     np.testing.assert_allclose(stateful.forecast(model, history, 15), got, atol=1e-6)
 
 
+@pytest.mark.parametrize("function", ["generate", "forecast"])
+def test_horizon_keyword_equals_positional_and_steps_is_refused(function):
+    """``horizon`` counts the new steps (``steps`` is the input length everywhere): the
+    keyword gives the positional call's result, the old ``steps=`` names the new one."""
+    model = seeded_generator(units=(5,))
+    given = data((3, 1, 2), seed=4) if function == "generate" else data((3, 6, 2), seed=4)
+    run = getattr(stateful, function)
+    positional = run(model, given, 7)
+    np.testing.assert_array_equal(run(model, given, horizon=7), positional)
+    assert positional.shape == (3, 7, 2)
+    with pytest.raises(TypeError, match="renamed `horizon`") as err:
+        run(model, given, steps=7)
+    assert err.value.name == "steps" and err.value.value == 7
+    assert str(err.value) == (
+        "`steps` must be written `horizon`: it was renamed `horizon` in 0.3.0 (`horizon` "
+        "counts the steps forecast, `steps` the time steps a sample reads). Received: steps=7"
+    )
+    with pytest.raises(TypeError, match="renamed `horizon`"):  # refused even beside horizon
+        run(model, given, horizon=7, steps=7)
+
+
+def test_help_shows_horizon_not_steps():
+    import inspect
+
+    for function in (stateful.generate, stateful.forecast):
+        params = inspect.signature(function).parameters
+        assert "horizon" in params and "steps" not in params, function.__name__
+        assert "horizon:" in function.__doc__
+
+
 def test_forecast_with_many_to_many_model():
     keras.utils.set_random_seed(3)
     model = many_to_many(None, 2, 5, outputs=2, stateful=True, batch_size=2)
@@ -313,7 +343,7 @@ def test_feedback_refusals():
         stateful.forecast(model, data((1, 4, 2)), 5)
     with pytest.raises(ValueError, match=r"`first_step` must be one step long"):
         stateful.generate(model, data((3, 2, 2)), 5)
-    with pytest.raises(ValueError, match=r"`steps` must be between 1 and \d+"):
+    with pytest.raises(ValueError, match=r"`horizon` must be between 1 and \d+"):
         stateful.forecast(model, data((3, 4, 2)), 0)
     with pytest.raises(
         ValueError, match=r"`history` must be of shape `\(batch=3, steps, features=2\)`"
@@ -636,7 +666,7 @@ def test_feedback_and_chunk_refusals_name_the_argument():
     model = seeded_generator(batch_size=3)
     with pytest.raises(
         ValueError,
-        match=r"`steps` must be between 1 and \d+ \(the outputs.*Received: steps=2147483648",
+        match=r"`horizon` must be between 1 and \d+ \(the outputs.*Received: horizon=2147483648",
     ):
         stateful.generate(model, data((3, 1, 2)), 2**31)
     with pytest.raises(

@@ -6,8 +6,8 @@ from typing import Any
 
 import keras
 
-from .._backends._keras_private import compile_settings
 from .._checks import check_int, fail
+from .._compile import compile_like
 from .._model import stateful_layers
 from ._checks import _require_model
 
@@ -76,18 +76,5 @@ def with_batch_size(model: keras.Model, batch_size: int | None) -> keras.Model:
     _set_batch(config, batch_size)
     clone = model.__class__.from_config(config)
     clone.set_weights(model.get_weights())
-    _recompile(model, clone)
+    compile_like(model, clone)
     return clone
-
-
-def _recompile(model: keras.Model, clone: keras.Model) -> None:
-    """Compile ``clone`` as ``model`` was compiled, with its own optimizer and metrics."""
-    settings = compile_settings(model) if getattr(model, "compiled", False) else None
-    if settings is None:
-        return
-    try:  # fresh objects from the serialized settings, as keras.models.load_model does
-        clone.compile_from_config(model.get_compile_config())
-    except (TypeError, ValueError):  # a loss or metric Keras cannot serialize: reuse it
-        optimizer = model.optimizer
-        settings["optimizer"] = optimizer.__class__.from_config(optimizer.get_config())
-        clone.compile(**settings)

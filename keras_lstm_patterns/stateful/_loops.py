@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _backends
 from .._backends._cache import cache
-from .._checks import check_int, fail
+from .._checks import check_int, fail, old_keywords, renamed
 from .._model import stateful_layers
 from ._checks import _fixed_batch, _real_array, _refuse_replicas, _require_stateful
 from ._states import _states_of, reset_states
@@ -22,6 +22,11 @@ __all__ = ["MAX_ROLLOUT_VALUES", "forecast", "generate", "step"]
 # The rollout keeps every output in memory: at most this many values (256 MiB of float32).
 MAX_ROLLOUT_VALUES = 2**26
 
+# ``steps`` means one thing in the package: the time steps a sample reads.
+_STEPS_RENAMED = renamed(
+    "horizon", "`horizon` counts the steps forecast, `steps` the time steps a sample reads"
+)
+
 
 def _array_shape(value: Any) -> str:
     try:
@@ -31,10 +36,10 @@ def _array_shape(value: Any) -> str:
 
 
 def _check_covariates(
-    covariates: Any, batch: int, steps: int, outputs: int, k: int
+    covariates: Any, batch: int, horizon: int, outputs: int, k: int
 ) -> np.ndarray | None:
-    """The known-future inputs as float32 ``(batch, steps - 1, K)``, or None when there is
-    nothing to feed (no covariates, or one step)."""
+    """The known-future inputs as float32 ``(batch, horizon - 1, K)``, or None when there is
+    nothing to feed (no covariates, or a horizon of 1)."""
     width = outputs + k
     if k == 0:
         if covariates is not None:
@@ -47,12 +52,12 @@ def _check_covariates(
             )
         return None
     layout = (
-        f"`(batch={batch}, steps - 1={steps - 1}, K={k})`: the model reads {width} features, "
+        f"`(batch={batch}, horizon - 1={horizon - 1}, K={k})`: the model reads {width} features, "
         f"its {outputs} fed-back outputs then {k} known-future inputs, and covariates[:, i] "
         "goes with output i to make output i + 1"
     )
     if covariates is None:
-        if steps == 1:
+        if horizon == 1:
             return None
         fail("covariates", f"an array {layout}", None, shown="covariates=None")
     arr = _real_array("covariates", covariates, dtype="float32")
@@ -65,10 +70,10 @@ def _check_covariates(
             None,
             shown=f"batch size {arr.shape[0]}",
         )
-    if arr.shape[1] != steps - 1:
+    if arr.shape[1] != horizon - 1:
         fail(
             "covariates",
-            f"steps - 1 = {steps - 1} steps long for steps={steps}, as {layout}",
+            f"horizon - 1 = {horizon - 1} steps long for horizon={horizon}, as {layout}",
             None,
             shown=f"{arr.shape[1]} steps, shape {arr.shape}",
         )
@@ -79,11 +84,11 @@ def _check_covariates(
             None,
             shown=f"{arr.shape[2]} features, shape {arr.shape}",
         )
-    return arr if steps > 1 else None
+    return arr if horizon > 1 else None
 
 
 def _check_feedback(
-    model: keras.Model, name: str, data: Any, steps: int, covariates: Any
+    model: keras.Model, name: str, data: Any, horizon: int, covariates: Any
 ) -> tuple[np.ndarray, np.ndarray | None]:
     _require_stateful(model)
     _refuse_replicas(model, "generate and forecast")
@@ -141,18 +146,19 @@ def _check_feedback(
             shown=f"shape {arr.shape}",
         )
     per_step = batch * width
-    steps = check_int(
-        "steps",
-        steps,
+    horizon = check_int(
+        "horizon",
+        horizon,
         high=max(1, MAX_ROLLOUT_VALUES // per_step),
-        context=f" (the outputs, batch x steps x features = {batch} x steps x {width}, "
+        context=f" (the outputs, batch x horizon x features = {batch} x horizon x {width}, "
         f"are held in memory: at most {MAX_ROLLOUT_VALUES} values)",
     )
-    return arr, _check_covariates(covariates, batch, steps, outputs, width - outputs)
+    return arr, _check_covariates(covariates, batch, horizon, outputs, width - outputs)
 
 
+@old_keywords(steps=_STEPS_RENAMED)
 def generate(
-    model: keras.Model, first_step: Any, steps: int, *, covariates: Any = None
+    model: keras.Model, first_step: Any, horizon: int, *, covariates: Any = None
 ) -> np.ndarray:
     """One-to-many by feedback: reset, feed ``first_step``, feed each output back.
 
@@ -162,24 +168,25 @@ def generate(
             (covariates), 0 for a model whose input width equals its output width.
         first_step: ``(batch, 1, outputs + K)`` with ``batch`` the model's batch size
             (its own covariates in the last ``K`` columns).
-        steps: how many outputs to produce.
-        covariates: ``(batch, steps - 1, K)``, the known-future inputs: the input that
+        horizon: how many outputs to produce (called ``steps`` before 0.3.0).
+        covariates: ``(batch, horizon - 1, K)``, the known-future inputs: the input that
             produces output ``i + 1`` is ``[output i, covariates[:, i]]`` (outputs first,
             then the covariates, along the feature axis). None when ``K`` is 0 (or
-            ``steps`` is 1).
+            ``horizon`` is 1).
 
     Returns:
-        ``(batch, steps, outputs)``: the outputs in order; output k was fed back as
+        ``(batch, horizon, outputs)``: the outputs in order; output k was fed back as
         input k+1. Equal to the hand loop ``y = model.predict_on_batch(y)`` (with the
         covariates concatenated) but run as one compiled program. The state is left where
         the loop ended.
 
     Raises:
         ValueError: a model with fixed steps or whose output is wider than its input, a
-            ``first_step`` of the wrong shape or with NaN/inf, ``steps`` below 1 or beyond
-            :data:`MAX_ROLLOUT_VALUES` outputs, ``covariates`` missing for a model with
-            covariates or given for one without, or of the wrong batch, length or width,
-            or with NaN/inf.
+            ``first_step`` of the wrong shape or with NaN/inf, ``horizon`` below 1 or
+            beyond :data:`MAX_ROLLOUT_VALUES` outputs, ``covariates`` missing for a model
+            with covariates or given for one without, or of the wrong batch, length or
+            width, or with NaN/inf.
+        TypeError: the old keyword ``steps=`` (renamed ``horizon``).
 
     >>> import numpy as np
     >>> import keras
@@ -189,15 +196,18 @@ def generate(
     >>> generate(model, np.zeros((1, 1, 3)), 5, covariates=np.ones((1, 4, 2))).shape
     (1, 5, 1)
     """
-    arr, cov = _check_feedback(model, "first_step", first_step, steps, covariates)
+    arr, cov = _check_feedback(model, "first_step", first_step, horizon, covariates)
     if arr.shape[1] != 1:
         fail(
             "first_step", "one step long, `(batch, 1, features)`", None, shown=f"shape {arr.shape}"
         )
-    return _run_rollout(model, arr, steps, cov)
+    return _run_rollout(model, arr, horizon, cov)
 
 
-def forecast(model: keras.Model, history: Any, steps: int, *, covariates: Any = None) -> np.ndarray:
+@old_keywords(steps=_STEPS_RENAMED)
+def forecast(
+    model: keras.Model, history: Any, horizon: int, *, covariates: Any = None
+) -> np.ndarray:
     """Many-to-many forecasting: reset, run ``history`` to set the state, then roll out.
 
     The model's output at the last history step is the first new step; each new step is
@@ -210,17 +220,18 @@ def forecast(model: keras.Model, history: Any, steps: int, *, covariates: Any = 
             inputs (0 when the input width equals the output width).
         history: the known steps, ``(batch, T, outputs + K)``: the series and, in the last
             ``K`` columns, its covariates.
-        steps: how many new steps to produce.
-        covariates: ``(batch, steps - 1, K)``: the covariates that go with new steps
-            ``0 .. steps - 2`` when each is fed back (the input that produces new step
+        horizon: how many new steps to produce (called ``steps`` before 0.3.0).
+        covariates: ``(batch, horizon - 1, K)``: the covariates that go with new steps
+            ``0 .. horizon - 2`` when each is fed back (the input that produces new step
             ``i + 1`` is ``[new step i, covariates[:, i]]``). None when ``K`` is 0.
 
     Returns:
-        ``(batch, steps, outputs)``, the new steps only.
+        ``(batch, horizon, outputs)``, the new steps only.
 
     Raises:
-        ValueError: as :func:`generate`, for ``history`` (empty, wrong shape, NaN/inf)
-            and ``covariates``.
+        ValueError: as :func:`generate`, for ``history`` (empty, wrong shape, NaN/inf),
+            ``horizon`` and ``covariates``.
+        TypeError: the old keyword ``steps=`` (renamed ``horizon``).
 
     >>> import numpy as np
     >>> from keras_lstm_patterns import stateful_generator
@@ -228,15 +239,15 @@ def forecast(model: keras.Model, history: Any, steps: int, *, covariates: Any = 
     >>> forecast(model, np.zeros((2, 12, 1)), 6).shape
     (2, 6, 1)
     """
-    arr, cov = _check_feedback(model, "history", history, steps, covariates)
-    return _run_rollout(model, arr, steps, cov)
+    arr, cov = _check_feedback(model, "history", history, horizon, covariates)
+    return _run_rollout(model, arr, horizon, cov)
 
 
 def _run_rollout(
-    model: keras.Model, prefix: np.ndarray, steps: int, covariates: np.ndarray | None
+    model: keras.Model, prefix: np.ndarray, horizon: int, covariates: np.ndarray | None
 ) -> np.ndarray:
     reset_states(model)
-    return _backends.rollout(model, stateful_layers(model), prefix, steps, covariates)
+    return _backends.rollout(model, stateful_layers(model), prefix, horizon, covariates)
 
 
 def _check_stepping(model: Any) -> tuple[list[keras.layers.Layer], int, int]:
