@@ -12,7 +12,7 @@ The rollout is a plain Keras model (:func:`closed_loop_model`) that calls the
 generator's own recurrent cells and head step by step, with explicit states: it shares
 the generator's weights (training it trains the generator), never touches the
 generator's stateful states, and trains with Keras's own ``fit`` on TensorFlow, JAX and
-PyTorch alike.
+PyTorch alike, compiled as the generator is (Keras's convention: the caller compiles).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from ._checks import as_array, check_finite, check_int, fail
+from ._checks import as_array, check_finite, check_int, fail, old_keywords, removed
+from ._compile import compile_like, is_compiled
 from .layers import PatternModel
 from .windows import sliding
 
@@ -139,6 +140,13 @@ def closed_loop_model(model: keras.Model, warmup: int, horizon: int) -> PatternM
     return PatternModel(inp, loop(inp), name=f"closed_loop_{model.name}")
 
 
+_COMPILE_THE_GENERATOR = removed(
+    "the rollout trains with the generator's own compile settings; compile the "
+    "generator: model.compile(optimizer=..., loss=...)"
+)
+
+
+@old_keywords(optimizer=_COMPILE_THE_GENERATOR, loss=_COMPILE_THE_GENERATOR)
 def fit_closed_loop(
     model: keras.Model,
     sequences: Any,
@@ -148,8 +156,6 @@ def fit_closed_loop(
     epochs: int,
     batch_size: int = 32,
     stride: int = 1,
-    optimizer: Any = "adam",
-    loss: Any = "mse",
     **fit_kwargs: Any,
 ) -> keras.callbacks.History:
     """Train a generator on windows of its own rollouts (backpropagation through them).
@@ -158,10 +164,12 @@ def fit_closed_loop(
     sequences) is one sample: the model reads ``warmup`` true steps, then its own
     outputs for the rest, and the loss compares every prediction with the true next
     step. The generator's weights are trained in place; its stateful states are left
-    alone (reset them before using it).
+    alone (reset them before using it). The rollout model is compiled as ``model`` is:
+    the same loss and metrics, a new optimizer of the same class and configuration.
 
     Args:
-        model: a generator (``stateful_generator``); input width = output width + K
+        model: a compiled generator (``stateful_generator``, then
+            ``model.compile(optimizer=..., loss=...)``); input width = output width + K
             covariates, whose true values are read at every step.
         sequences: ``(N, T, input features)``: each row a whole sequence; the first
             ``output features`` columns are what the model predicts and feeds back.
@@ -169,7 +177,6 @@ def fit_closed_loop(
         horizon: predictions from the end of the warm-up; 1 is teacher forcing.
         epochs, batch_size: as in ``model.fit`` (samples are windows, shuffled).
         stride: steps between the starts of two windows of one sequence.
-        optimizer, loss: for compiling the rollout model.
         **fit_kwargs: more ``model.fit`` arguments (``verbose``, ``callbacks``,
             ``validation_split`` ...).
 
@@ -177,20 +184,29 @@ def fit_closed_loop(
         The ``History`` of the rollout model's ``fit``.
 
     Raises:
-        ValueError: ``model`` is not a generator (or runs backwards in time);
-            ``sequences`` empty, of the wrong shape, holding NaN or inf, or too short
-            for one window; ``warmup``, ``horizon``, ``epochs``, ``batch_size`` or
-            ``stride`` out of range.
+        ValueError: ``model`` is not a generator (or runs backwards in time) or is not
+            compiled; ``sequences`` empty, of the wrong shape, holding NaN or inf, or
+            too short for one window; ``warmup``, ``horizon``, ``epochs``,
+            ``batch_size`` or ``stride`` out of range.
+        TypeError: ``optimizer=`` or ``loss=`` (removed: compile the generator).
 
     >>> import numpy as np
     >>> from keras_lstm_patterns import stateful_generator
     >>> gen = stateful_generator(1, units=4)
+    >>> gen.compile(optimizer="adam", loss="mse")
     >>> waves = np.sin(np.arange(40.0) / 4)[None, :, None]
     >>> h = fit_closed_loop(gen, waves, warmup=8, horizon=6, epochs=1, verbose=0)
     >>> len(h.history["loss"])
     1
     """
     *_, f_in, f_out = _parts(model)
+    if not is_compiled(model):
+        fail(
+            "model",
+            "a compiled generator: the rollout trains with its compile settings; call "
+            "model.compile(optimizer=..., loss=...) first",
+            shown=f"model {model.name!r}, not compiled",
+        )
     arr = as_array("sequences", sequences)
     if arr.ndim != 3 or arr.shape[-1] != f_in:
         fail(
@@ -224,7 +240,7 @@ def fit_closed_loop(
     span = warmup + horizon
     cut = np.concatenate([sliding(seq, span, stride=stride) for seq in arr]).astype("float32")
     loop = closed_loop_model(model, warmup, horizon)
-    loop.compile(optimizer=optimizer, loss=loss)
+    compile_like(model, loop)
     return loop.fit(
         cut[:, :-1], cut[:, 1:, :f_out], epochs=epochs, batch_size=batch_size, **fit_kwargs
     )

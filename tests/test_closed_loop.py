@@ -6,6 +6,12 @@ from keras_lstm_patterns import forecast, stateful, stateful_generator
 from keras_lstm_patterns.closed_loop import closed_loop_model, fit_closed_loop
 
 
+def compiled_generator(features=1, units=2, optimizer="adam", loss="mse"):
+    gen = stateful_generator(features, units=units)
+    gen.compile(optimizer=optimizer, loss=loss)
+    return gen
+
+
 def two_waves(steps=300):
     t = np.arange(float(steps))
     return 0.8 * (np.sin(2 * np.pi * t / 25) + 0.5 * np.sin(2 * np.pi * t / 9))[None, :, None]
@@ -62,15 +68,9 @@ def test_closed_loop_training_drifts_less_than_teacher_forcing():
     for horizon in (1, 24):
         keras.utils.set_random_seed(0)
         gen = stateful_generator(1, units=16)
+        gen.compile(optimizer=keras.optimizers.Adam(5e-3), loss="mse")
         fit_closed_loop(
-            gen,
-            series[:, :300],
-            warmup=24,
-            horizon=horizon,
-            epochs=20,
-            batch_size=16,
-            optimizer=keras.optimizers.Adam(5e-3),
-            verbose=0,
+            gen, series[:, :300], warmup=24, horizon=horizon, epochs=20, batch_size=16, verbose=0
         )
         future = forecast(stateful.with_batch_size(gen, 1), series[:, 276:300], 100)
         errors[horizon] = float(np.sqrt(np.mean((future - series[:, 300:]) ** 2)))
@@ -107,7 +107,7 @@ def test_closed_loop_training_drifts_less_than_teacher_forcing():
     ids=["not-model", "not-generator", "warmup", "rank", "too-long", "nan", "epochs"],
 )
 def test_errors(call, match):
-    gen = stateful_generator(1, units=2)
+    gen = compiled_generator()
     with pytest.raises((ValueError, TypeError), match=match):
         call(gen, two_waves(30))
 
@@ -142,6 +142,79 @@ def backwards_generator():
     ids=["no-sequences", "warmup-too-long", "batch-size", "go-backwards"],
 )
 def test_errors_of_issue_22(call, match):
-    gen = stateful_generator(1, units=2)
+    gen = compiled_generator()
     with pytest.raises(ValueError, match=match):
         call(gen, two_waves(30))
+
+
+def test_an_uncompiled_generator_is_refused():
+    with pytest.raises(
+        ValueError,
+        match=r"`model` must be a compiled generator: the rollout trains with its compile "
+        r"settings; call model\.compile\(optimizer=\.\.\., loss=\.\.\.\) first\. "
+        r"Received: model 'stateful_generator', not compiled",
+    ):
+        fit_closed_loop(
+            stateful_generator(1, units=2), two_waves(30), warmup=2, horizon=2, epochs=1
+        )
+
+
+@pytest.mark.parametrize(
+    "old", [{"optimizer": "adam"}, {"loss": "mse"}, {"optimizer": "sgd", "loss": "mae"}]
+)
+def test_optimizer_and_loss_keywords_are_refused_naming_compile(old):
+    with pytest.raises(
+        TypeError,
+        match=r"must be left out: it was removed in 0\.3\.0 \(the rollout trains with the "
+        r"generator's own compile settings; compile the generator: "
+        r"model\.compile\(optimizer=\.\.\., loss=\.\.\.\)\)\. Received: (optimizer|loss)=",
+    ) as err:
+        fit_closed_loop(compiled_generator(), two_waves(30), warmup=2, horizon=2, epochs=1, **old)
+    assert err.value.name in old
+
+
+def test_a_learning_rate_of_zero_leaves_the_weights_unchanged():
+    keras.utils.set_random_seed(4)
+    gen = compiled_generator(units=4, optimizer=keras.optimizers.SGD(0.0))
+    before = [w.copy() for w in gen.get_weights()]
+    fit_closed_loop(gen, two_waves(40), warmup=4, horizon=3, epochs=2, verbose=0)
+    for a, b in zip(before, gen.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    keras.utils.set_random_seed(4)
+    moved = compiled_generator(units=4, optimizer=keras.optimizers.SGD(0.1))
+    fit_closed_loop(moved, two_waves(40), warmup=4, horizon=3, epochs=2, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, moved.get_weights()))
+
+
+def test_trains_as_the_rollout_model_compiled_by_hand_with_the_generators_settings():
+    """``gen.compile(SGD(lr), "mae")`` then ``fit_closed_loop`` is the rollout model
+    compiled by hand with ``SGD(lr)`` and ``"mae"`` (the old ``optimizer=``/``loss=``):
+    the same losses, epoch by epoch, and the same weights after."""
+    series = two_waves(50)
+    warmup, horizon = 5, 4
+    keras.utils.set_random_seed(5)
+    gen = compiled_generator(units=3, optimizer=keras.optimizers.SGD(0.05), loss="mae")
+    start = [w.copy() for w in gen.get_weights()]
+    got = fit_closed_loop(
+        gen,
+        series,
+        warmup=warmup,
+        horizon=horizon,
+        epochs=2,
+        batch_size=8,
+        shuffle=False,
+        verbose=0,
+    )
+    keras.utils.set_random_seed(5)
+    other = stateful_generator(1, units=3)
+    other.set_weights(start)
+    loop = closed_loop_model(other, warmup, horizon)
+    loop.compile(optimizer=keras.optimizers.SGD(0.05), loss="mae")
+    cut = np.stack([series[0, i : i + warmup + horizon] for i in range(50 - warmup - horizon + 1)])
+    by_hand = loop.fit(cut[:, :-1], cut[:, 1:], epochs=2, batch_size=8, shuffle=False, verbose=0)
+    np.testing.assert_allclose(got.history["loss"], by_hand.history["loss"], rtol=1e-5)
+    for a, b in zip(gen.get_weights(), other.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert got.history["loss"][1] < got.history["loss"][0]  # it did train
+    # a fresh optimizer of the same settings trained the rollout, not the generator's own
+    assert int(keras.ops.convert_to_numpy(gen.optimizer.iterations)) == 0
