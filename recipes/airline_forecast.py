@@ -167,6 +167,7 @@ def fit_and_forecast(history: np.ndarray, cfg: dict, seed: int, verbose: int) ->
     data = z if k == 0 else np.concatenate([z, month_features(months[: z.shape[1]])[None]], -1)
     keras.utils.set_random_seed(seed)
     model = generator(cfg["units"], k)
+    model.compile(optimizer=keras.optimizers.Adam(cfg["lr"]), loss="mse")
     fit_closed_loop(
         model,
         data.astype("float32"),
@@ -174,7 +175,6 @@ def fit_and_forecast(history: np.ndarray, cfg: dict, seed: int, verbose: int) ->
         horizon=cfg["loop"],
         epochs=cfg["epochs"],
         batch_size=cfg["batch"],
-        optimizer=keras.optimizers.Adam(cfg["lr"]),
         verbose=verbose,
     )
     warm = data[:, -cfg["warmup"] :].astype("float32")
