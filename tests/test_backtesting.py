@@ -9,6 +9,7 @@ import pytest
 
 from keras_lstm_patterns import datasets, many_to_one
 from keras_lstm_patterns.backtesting import (
+    ModelForecaster,
     autoregression_forecaster,
     backtest,
     conformal,
@@ -255,7 +256,9 @@ def test_model_forecaster_refit_and_fine_tune() -> None:
 
     def build() -> keras.Model:
         built.append(1)
-        return many_to_one(4, 1, 2, outputs=1)
+        model = many_to_one(4, 1, 2, outputs=1)
+        model.compile(optimizer="adam", loss="mse")
+        return model
 
     y = datasets.load_airline().to_numpy()
     common = dict(look_back=4, fit_kwargs={"epochs": 1}, seed=0, transform=differencing(1))
@@ -780,6 +783,56 @@ def test_model_forecaster_normalize_trains_a_raw_level():
     np.testing.assert_allclose(mean, x.mean(), rtol=1e-5)  # from the training windows
     assert isinstance(f.model.optimizer, keras.optimizers.Adam)
     np.testing.assert_allclose(float(f.model.optimizer.learning_rate), 0.02)
+
+
+def test_model_forecaster_refuses_an_uncompiled_build():
+    f = model_forecaster(lambda: many_to_one(4, 1, 2, outputs=1), look_back=4)
+    with pytest.raises(
+        ValueError,
+        match=r"`build` must be a callable returning a compiled model: it trains with the "
+        r"model's own compile settings; call model\.compile\(optimizer=\.\.\., "
+        r"loss=\.\.\.\) in `build`\. Received: model 'many_to_one', not compiled",
+    ):
+        f(Y, 2)
+
+
+@pytest.mark.parametrize("make", [model_forecaster, ModelForecaster], ids=["function", "class"])
+def test_compile_kwargs_is_refused_naming_model_compile(make) -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"`compile_kwargs` must be left out: it was removed in 0\.3\.0 \(the model "
+        r"trains with its own compile settings; compile the model `build` returns: "
+        r"model\.compile\(optimizer=\.\.\., loss=\.\.\.\)\)\. Received: compile_kwargs=",
+    ) as err:
+        make(lambda: mean_of_window(4, 1), look_back=4, compile_kwargs={"loss": "mae"})
+    assert err.value.name == "compile_kwargs"
+
+
+def test_model_forecaster_normalize_compiles_the_wrapper_as_the_model():
+    """The scaling wrapper gets the model's loss and metrics and a fresh optimizer of its
+    class and configuration (not the model's own object)."""
+    built = []
+
+    def build() -> keras.Model:
+        model = many_to_one(4, 1, 2, outputs=1)
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.01, momentum=0.3), loss="mae", metrics=["mse"]
+        )
+        built.append(model)
+        return model
+
+    f = model_forecaster(build, look_back=4, normalize=True, seed=0, fit_kwargs={"epochs": 1})
+    f(Y[:30], 1)
+    wrapper, inner = f.model, built[0]
+    assert wrapper is not inner and wrapper.optimizer is not inner.optimizer
+    assert isinstance(wrapper.optimizer, keras.optimizers.SGD)
+    assert float(wrapper.optimizer.learning_rate) == pytest.approx(0.01)
+    assert wrapper.optimizer.momentum == pytest.approx(0.3)
+    x, y = windows_of(Y[:30], 4)
+    result = wrapper.evaluate(x, y, verbose=0, return_dict=True)
+    pred = np.asarray(wrapper.predict(x, verbose=0)).reshape(y.shape)
+    assert result["loss"] == pytest.approx(float(np.mean(np.abs(pred - y))), rel=1e-4)
+    assert result["mse"] == pytest.approx(float(np.mean((pred - y) ** 2)), rel=1e-4)
 
 
 def windows_of(y: np.ndarray, look: int) -> tuple:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_bool, check_choice, check_int, fail, is_int
+from .._checks import check_bool, check_choice, check_int, fail, is_int, old_keywords, removed
 from ..series import as_tanks, from_tanks
 from ..windows import look_back as _look_back
 from ._classical import _positive
@@ -88,6 +88,12 @@ def _ffill_last(window: np.ndarray) -> np.ndarray:
     return np.take_along_axis(window, last, axis=1)
 
 
+_COMPILE_THE_MODEL = removed(
+    "the model trains with its own compile settings; compile the model `build` returns: "
+    "model.compile(optimizer=..., loss=...)"
+)
+
+
 class ModelForecaster:
     """A Keras model trained at origins of a backtest, as a forecaster object.
 
@@ -106,6 +112,7 @@ class ModelForecaster:
     ``reset()`` forgets the state, so the next call builds and trains a fresh model.
     """
 
+    @old_keywords(compile_kwargs=_COMPILE_THE_MODEL)
     def __init__(
         self,
         build: Callable[[], Any],
@@ -117,7 +124,6 @@ class ModelForecaster:
         refit_every: int = 1,
         fine_tune_epochs: int | None = None,
         transform: Transform | None = None,
-        compile_kwargs: dict[str, Any] | None = None,
         targets: Sequence[int] | int | None = None,
         normalize: bool = False,
         validation: int = 0,
@@ -140,9 +146,6 @@ class ModelForecaster:
         self.transform = _identity if transform is None else transform
         if not callable(self.transform):
             fail("transform", "None or a callable `transform(history) -> (z, inverse)`", transform)
-        if compile_kwargs is not None and not isinstance(compile_kwargs, dict):
-            fail("compile_kwargs", "None or a dict of `model.compile` arguments", compile_kwargs)
-        self.compile_kwargs = compile_kwargs or {"optimizer": "adam", "loss": "mse"}
         if is_int(targets):
             targets = [targets]
         if targets is not None:
@@ -226,6 +229,7 @@ class ModelForecaster:
     def _new_model(self, x: np.ndarray, y: np.ndarray, out_shape: tuple) -> Any:
         import keras
 
+        from .._compile import compile_like, is_compiled
         from .._model import stateful_layers
 
         if self.seed is not None:
@@ -242,6 +246,14 @@ class ModelForecaster:
                 shown=f"model {model.name!r} with stateful layer "
                 f"{stateful_layers(model)[0].name!r}",
             )
+        if not is_compiled(model):
+            fail(
+                "build",
+                "a callable returning a compiled model: it trains with the model's own "
+                "compile settings; call model.compile(optimizer=..., loss=...) in `build`",
+                None,
+                shown=f"model {model.name!r}, not compiled",
+            )
         want = int(np.prod(out_shape))
         got = tuple(model.output_shape[1:])
         if int(np.prod(got)) != want:
@@ -257,17 +269,11 @@ class ModelForecaster:
                 shown=f"output shape {(None, *got)}",
             )
         if not self.normalize:
-            if not model.compiled:
-                model.compile(**self.compile_kwargs)
             return model
         from ..scaling import normalized
 
         wrapped = normalized(model, x, y.reshape((len(y), *got)))
-        if model.compiled:  # the same optimizer settings and loss, for the wrapper
-            optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
-            wrapped.compile(optimizer=optimizer, loss=model.loss)
-        else:
-            wrapped.compile(**self.compile_kwargs)
+        compile_like(model, wrapped)  # the same optimizer settings, loss and metrics
         return wrapped
 
     def _windows(self, z: np.ndarray, horizon: int, targets: list[int]) -> tuple:
@@ -329,6 +335,7 @@ class ModelForecaster:
         return np.concatenate(steps, axis=1)
 
 
+@old_keywords(compile_kwargs=_COMPILE_THE_MODEL)
 def model_forecaster(
     build: Callable[[], Any],
     *,
@@ -339,7 +346,6 @@ def model_forecaster(
     refit_every: int = 1,
     fine_tune_epochs: int | None = None,
     transform: Transform | None = None,
-    compile_kwargs: dict[str, Any] | None = None,
     targets: Sequence[int] | int | None = None,
     normalize: bool = False,
     validation: int = 0,
@@ -383,8 +389,8 @@ def model_forecaster(
     training windows, so raw readings (pressures near 300 kPa) train as they are.
 
     Args:
-        build: a callable returning a new Keras model (compiled, or compiled here with
-            ``compile_kwargs``).
+        build: a callable returning a new, compiled Keras model (it trains with the
+            model's own compile settings, Keras's convention).
         look_back: steps per input window.
         fit_kwargs: keyword arguments of ``model.fit`` (``epochs``, ``batch_size``...);
             ``verbose`` defaults to 0.
@@ -395,12 +401,10 @@ def model_forecaster(
         fine_tune_epochs: epochs at each origin after the first with ``"fine_tune"``;
             default the ``epochs`` of ``fit_kwargs``.
         transform: a :data:`Transform` such as :func:`differencing`; default none.
-        compile_kwargs: for a model ``build`` returns uncompiled; default
-            ``{"optimizer": "adam", "loss": "mse"}``.
         targets: the feature positions to forecast (an int or a list); default all.
         normalize: wrap each new model in ``normalized(model, x, y)`` (statistics from
-            that origin's training windows); a compiled ``build`` keeps its optimizer
-            settings and loss.
+            that origin's training windows), compiled as the model is (a new optimizer
+            of the same configuration, the same loss and metrics).
         validation: the last ``validation`` steps of each history are held out as
             ``validation_data`` (for early stopping callbacks); default 0.
         seed: ``keras.utils.set_random_seed(seed)`` before each new model.
@@ -411,12 +415,16 @@ def model_forecaster(
 
     Raises:
         ValueError: a setting out of range; at an origin, a ``build`` that returns no
-            Keras model, a stateful one, or one with the wrong number of outputs, or a
-            history too short for one window.
+            Keras model, an uncompiled or stateful one, or one with the wrong number of
+            outputs, or a history too short for one window.
+        TypeError: ``compile_kwargs=`` (removed: compile the model ``build`` returns).
 
     >>> from keras_lstm_patterns import many_to_one
-    >>> f = model_forecaster(lambda: many_to_one(4, 1, 2, outputs=1), look_back=4,
-    ...                      fit_kwargs={"epochs": 1}, seed=0)
+    >>> def build():
+    ...     model = many_to_one(4, 1, 2, outputs=1)
+    ...     model.compile(optimizer="adam", loss="mse")
+    ...     return model
+    >>> f = model_forecaster(build, look_back=4, fit_kwargs={"epochs": 1}, seed=0)
     >>> f(np.sin(np.arange(30.0)), 3).shape
     (3,)
     """
@@ -429,7 +437,6 @@ def model_forecaster(
         refit_every=refit_every,
         fine_tune_epochs=fine_tune_epochs,
         transform=transform,
-        compile_kwargs=compile_kwargs,
         targets=targets,
         normalize=normalize,
         validation=validation,
