@@ -50,6 +50,13 @@ def removed(instead: str) -> str:
     return f"left out: it was removed in {CHANGED_IN} ({instead})"
 
 
+# ``steps`` means one thing in the package, the time steps a sample reads; the number
+# of steps forecast from one origin is ``horizon`` everywhere.
+STEPS_RENAMED = renamed(
+    "horizon", "`horizon` counts the steps forecast, `steps` the time steps a sample reads"
+)
+
+
 def old_keywords(**rules: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Refuse keywords a function no longer takes, naming what to write instead.
 

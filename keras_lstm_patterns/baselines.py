@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_array, check_finite, check_int, fail
+from ._checks import STEPS_RENAMED, as_array, check_finite, check_int, fail, old_keywords
 from .windows import look_back
 
 __all__ = [
@@ -114,58 +114,64 @@ def seasonal_random_walk(series: Any, start: int, period: int = 12) -> np.ndarra
     return np.exp(logy[t - 1] + logy[t - period] - logy[t - period - 1])
 
 
-def seasonal_naive_rollout(history: Any, steps: int, period: int = 12) -> np.ndarray:
-    """Repeat the last ``period`` values of ``history`` for ``steps`` steps.
+@old_keywords(steps=STEPS_RENAMED)
+def seasonal_naive_rollout(history: Any, horizon: int, period: int = 12) -> np.ndarray:
+    """Repeat the last ``period`` values of ``history`` for ``horizon`` steps.
 
-    A 2-D history ``(time, features)`` gives ``(steps, features)``: the last ``period``
-    rows, repeated.
+    A 2-D history ``(time, features)`` gives ``(horizon, features)``: the last ``period``
+    rows, repeated. (``horizon`` was called ``steps`` before 0.3.0; ``steps=`` is refused
+    with a ``TypeError`` naming it.)
 
     >>> seasonal_naive_rollout([[1, 10], [2, 20], [3, 30]], 3, period=2).tolist()
     [[2.0, 20.0], [3.0, 30.0], [2.0, 20.0]]
     """
     h = _values("history", history, ndims=(1, 2))
     period = check_int("period", period, high=len(h), context=f" for {len(h)} history steps")
-    steps = check_int("steps", steps, high=MAX_STEPS)
-    return h[-period:][np.arange(steps) % period]
+    horizon = check_int("horizon", horizon, high=MAX_STEPS)
+    return h[-period:][np.arange(horizon) % period]
 
 
+@old_keywords(steps=STEPS_RENAMED)
 def seasonal_random_walk_rollout(
-    history: Any, steps: int, period: int = 12, *, corrections: Any = None
+    history: Any, horizon: int, period: int = 12, *, corrections: Any = None
 ) -> np.ndarray:
-    """The seasonal random walk on logs, rolled out ``steps`` ahead on its own forecasts.
+    """The seasonal random walk on logs, rolled out ``horizon`` steps ahead on its own
+    forecasts (``horizon`` was called ``steps`` before 0.3.0).
 
-    ``corrections`` (``steps`` values, default zeros) are added to each new log value:
+    ``corrections`` (``horizon`` values, default zeros) are added to each new log value:
     forecasts of what the walk leaves unexplained,
     ``w[t] = log y[t] - log y[t-1] - log y[t-period] + log y[t-period-1]``, integrated
     back to the series.
     """
     h = np.log(_values("history", history, positive=True))
     period = check_int("period", period, high=len(h) - 1, context=f" for {len(h)} history steps")
-    steps = check_int("steps", steps, high=MAX_STEPS)
-    w = np.zeros(steps) if corrections is None else _values("corrections", corrections)
-    if w.shape != (steps,):
-        fail("corrections", f"{steps} values, one per step", None, shown=f"shape {w.shape}")
+    horizon = check_int("horizon", horizon, high=MAX_STEPS)
+    w = np.zeros(horizon) if corrections is None else _values("corrections", corrections)
+    if w.shape != (horizon,):
+        fail("corrections", f"{horizon} values, one per step", None, shown=f"shape {w.shape}")
     logy = list(h)
     for wt in w:
         logy.append(logy[-1] + logy[-period] - logy[-period - 1] + wt)
     return np.exp(np.array(logy[len(h) :]))
 
 
+@old_keywords(steps=STEPS_RENAMED)
 def autoregression_rollout(
-    history: Any, order: int, steps: int, *, ridge: float = 0.0
+    history: Any, order: int, horizon: int, *, ridge: float = 0.0
 ) -> np.ndarray:
     """A linear AR(``order``) with intercept, least squares on ``history``, rolled out.
 
     ``x[t] = c + a_1 x[t-1] + ... + a_p x[t-p]``, fitted with an optional ridge penalty on
-    the ``a`` (not on ``c``), then fed its own forecasts for ``steps`` steps: the linear
-    model a recurrent generator should at least match.
+    the ``a`` (not on ``c``), then fed its own forecasts for ``horizon`` steps (called
+    ``steps`` before 0.3.0): the linear model a recurrent generator should at least
+    match.
 
     >>> autoregression_rollout([1.0, 2.0, 4.0, 8.0, 16.0, 32.0], 1, 2).round(6).tolist()
     [64.0, 128.0]
     """
     h = _values("history", history)
     order = check_int("order", order, high=(len(h) - 1) // 2)
-    steps = check_int("steps", steps, high=MAX_STEPS)
+    horizon = check_int("horizon", horizon, high=MAX_STEPS)
     real = isinstance(ridge, numbers.Real) and not isinstance(ridge, bool | np.bool_)
     if not (real and np.isfinite(ridge) and ridge >= 0):
         fail("ridge", "a finite number >= 0", ridge)
@@ -176,7 +182,7 @@ def autoregression_rollout(
     # otherwise collinear history has many, where a plain solve would fail
     coef = np.linalg.lstsq(a.T @ a + penalty, a.T @ target[:, 0], rcond=None)[0]
     out = list(h[-order:])
-    for _ in range(steps):
+    for _ in range(horizon):
         out.append(float(np.dot(coef[:order], out[-order:]) + coef[order]))
     return np.array(out[order:])
 

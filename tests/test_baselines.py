@@ -167,7 +167,7 @@ def test_autoregression_rollout_of_a_constant_history_stays_constant():
     ids=["ridge-str", "ridge-nan", "ridge-bool", "nan-history", "none", "2-d"],
 )
 def test_autoregression_rollout_refusals(kwargs, error, match):
-    args = {"history": np.arange(6.0), "order": 1, "steps": 2, **kwargs}
+    args = {"history": np.arange(6.0), "order": 1, "horizon": 2, **kwargs}
     ridge = args.pop("ridge", 0.0)
     with pytest.raises(error, match=match):
         baselines.autoregression_rollout(**args, ridge=ridge)
@@ -203,6 +203,24 @@ def test_log_baselines_refuse_values_at_or_below_zero():
 def test_rollout_steps_are_bounded(call):
     with pytest.raises(
         ValueError,
-        match=r"`steps` must be between 1 and 10000000\. Received: steps=4611686018427387904",
+        match=r"`horizon` must be between 1 and 10000000\. Received: horizon=4611686018427387904",
     ):
         call()
+
+
+@pytest.mark.parametrize(
+    ("rollout", "args"),
+    [
+        (baselines.seasonal_naive_rollout, (np.arange(1.0, 30.0),)),
+        (baselines.seasonal_random_walk_rollout, (np.arange(1.0, 30.0),)),
+        (baselines.autoregression_rollout, (np.arange(1.0, 30.0), 2)),
+    ],
+    ids=["seasonal-naive", "seasonal-random-walk", "autoregression"],
+)
+def test_rollout_length_is_horizon_and_steps_is_refused(rollout, args):
+    positional = rollout(*args, 5)
+    assert positional.shape == (5,)
+    np.testing.assert_array_equal(rollout(*args, horizon=5), positional)
+    with pytest.raises(TypeError, match="renamed `horizon`") as err:
+        rollout(*args, steps=5)
+    assert err.value.name == "steps" and err.value.value == 5

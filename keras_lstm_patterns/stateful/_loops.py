@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _backends
 from .._backends._cache import cache
-from .._checks import check_int, fail, old_keywords, renamed
+from .._checks import STEPS_RENAMED, check_int, fail, old_keywords
 from .._model import stateful_layers
 from ._checks import _fixed_batch, _real_array, _refuse_replicas, _require_stateful
 from ._states import _states_of, reset_states
@@ -21,11 +21,6 @@ __all__ = ["MAX_ROLLOUT_VALUES", "forecast", "generate", "step"]
 
 # The rollout keeps every output in memory: at most this many values (256 MiB of float32).
 MAX_ROLLOUT_VALUES = 2**26
-
-# ``steps`` means one thing in the package: the time steps a sample reads.
-_STEPS_RENAMED = renamed(
-    "horizon", "`horizon` counts the steps forecast, `steps` the time steps a sample reads"
-)
 
 
 def _array_shape(value: Any) -> str:
@@ -156,7 +151,7 @@ def _check_feedback(
     return arr, _check_covariates(covariates, batch, horizon, outputs, width - outputs)
 
 
-@old_keywords(steps=_STEPS_RENAMED)
+@old_keywords(steps=STEPS_RENAMED)
 def generate(
     model: keras.Model, first_step: Any, horizon: int, *, covariates: Any = None
 ) -> np.ndarray:
@@ -204,7 +199,7 @@ def generate(
     return _run_rollout(model, arr, horizon, cov)
 
 
-@old_keywords(steps=_STEPS_RENAMED)
+@old_keywords(steps=STEPS_RENAMED)
 def forecast(
     model: keras.Model, history: Any, horizon: int, *, covariates: Any = None
 ) -> np.ndarray:
