@@ -1602,18 +1602,21 @@ def split(series: Any, train: float | int = 0.67, *, look_back: int = 0) -> tupl
     ``(entities, T - T_train, features)``, so every tank's early steps train and its
     late steps test.
 
-    With ``look_back``, the test part starts ``look_back`` steps before the cut: its
-    first look-back window ends at the last training step, so its first target is the
-    first test step. No test target is ever a training step, and no step is lost to the
-    test windows' warm-up.
+    ``look_back`` is the window length you will cut from the test part (the same
+    ``look_back`` as ``windows.look_back(test, look_back)``): the test part starts
+    ``look_back`` steps before the cut so its first window's target is the first test
+    step. No test target is ever a training step, and no step is lost to the test
+    windows' warm-up.
 
     Args:
         series: an array (1-D/2-D along its first axis, 3-D along its second), or a
             ``Series``/``DataFrame`` in time order.
         train: a fraction in (0, 1) (the first ``int(T * train)`` steps train, as in the
             classic tutorial) or a count of steps between 1 and ``T - 1``.
-        look_back: steps of training history the test part starts with, between 0 and
-            the number of training steps.
+        look_back: the window length you will cut from the test part: the test part
+            starts ``look_back`` steps before the cut so its first window's target is
+            the first test step. Between 0 (no windows: a plain cut) and the number of
+            training steps.
 
     Returns:
         ``(train_part, test_part)``: read-only views for arrays (and nested lists of 3
