@@ -29,14 +29,20 @@ def compile_like(model: keras.Model, other: keras.Model) -> bool:
     afresh), built from the serialized settings as ``keras.models.load_model`` does; a
     loss or metric Keras cannot serialize is reused as it is.
     """
+    import keras
+
     from ._backends._keras_private import compile_settings
 
     settings = compile_settings(model) if is_compiled(model) else None
     if settings is None:
         return False
-    try:  # fresh objects from the serialized settings, as keras.models.load_model does
-        other.compile_from_config(model.get_compile_config())
-    except (TypeError, ValueError):  # a loss or metric Keras cannot serialize: reuse it
+    # Keras's compile_from_config only warns for a class with its own compile: call it
+    if type(other).compile is keras.Model.compile:
+        try:  # fresh objects from the serialized settings, as keras.models.load_model does
+            other.compile_from_config(model.get_compile_config())
+        except (TypeError, ValueError):  # a loss or metric Keras cannot serialize: reuse it
+            pass
+    if not is_compiled(other):
         optimizer = model.optimizer
         settings["optimizer"] = optimizer.__class__.from_config(optimizer.get_config())
         other.compile(**settings)

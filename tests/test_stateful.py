@@ -726,6 +726,38 @@ def test_with_batch_size_keeps_compile_settings():
     assert not stateful.with_batch_size(seeded_generator(), 1).compiled
 
 
+def test_compile_like_compiles_a_model_whose_class_has_its_own_compile():
+    """Keras's ``compile_from_config`` only warns for such a class: the settings are
+    passed to its own ``compile`` (a fresh optimizer of the same configuration)."""
+    from keras_lstm_patterns._compile import compile_like
+
+    calls = []
+
+    class Own(keras.Model):
+        def compile(self, *args, **kwargs):
+            calls.append(sorted(kwargs))
+            super().compile(*args, **kwargs)
+
+    source = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    source.compile(optimizer=keras.optimizers.SGD(0.02, momentum=0.4), loss="mae")
+    inp = keras.Input((3,))
+    target = Own(inp, keras.layers.Dense(1)(inp))
+    assert compile_like(source, target) and calls
+    assert isinstance(target.optimizer, keras.optimizers.SGD)
+    assert target.optimizer is not source.optimizer
+    assert float(target.optimizer.learning_rate) == pytest.approx(0.02)
+    assert target.optimizer.momentum == pytest.approx(0.4)
+    x = data((4, 3))
+    y = data((4, 1), seed=1)
+    pred = np.asarray(target.predict(x, verbose=0))
+    loss = target.evaluate(x, y, verbose=0)
+    assert loss == pytest.approx(float(np.mean(np.abs(pred - y))), rel=1e-5)
+    # an uncompiled model compiles nothing
+    other = Own(inp, keras.layers.Dense(1)(inp))
+    assert not compile_like(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), other)
+    assert not other.compiled
+
+
 def test_with_batch_size_keeps_the_loss_and_metrics():
     model, x, y = fit_case()
     # (no steps_per_execution here: with one batch to evaluate, PyTorch's trainer warns
