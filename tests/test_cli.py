@@ -150,7 +150,7 @@ def test_help_has_an_example(sub, capsys):
 
 
 def test_recipe_runs_quick(tmp_path):
-    p = klp("recipe", "motions_autoencoder", "--quick", "--out", str(tmp_path))
+    p = klp("recipe", "text_next_token", "--quick", "--out", str(tmp_path))  # the quickest
     assert p.returncode == 0, p.stderr[-2000:]
     assert (tmp_path / "results.json").exists()
 

@@ -1,7 +1,8 @@
 """The README's code runs: every python block, in order, as a reader would paste it.
 
 Each block defines the data it uses (or reads a file an earlier block wrote); nothing is
-supplied from outside. Epoch counts are cut to 1 so the whole README runs in seconds.
+supplied from outside. Epoch counts are cut to 1 so the whole README runs in seconds:
+``epochs=20`` and ``"epochs": 20`` alike (:data:`EPOCHS`).
 """
 
 import doctest
@@ -14,6 +15,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+EPOCHS = re.compile(r"""(\bepochs["']?\s*[=:]\s*)\d+""")  # a keyword or a dict key
+
+
+def one_epoch(block: str) -> str:
+    return EPOCHS.sub(r"\g<1>1", block)
 
 
 def doctest_blocks() -> list[str]:
@@ -39,7 +45,7 @@ def test_every_readme_block_runs(tmp_path, monkeypatch):
     for block in code_blocks():
         if "tf.distribute" in block and keras.backend.backend() != "tensorflow":
             continue  # a TensorFlow-only block
-        code = re.sub(r"epochs=\d+", "epochs=1", block)
+        code = one_epoch(block)
         try:
             exec(compile(code, "README.md", "exec"), namespace)
         except Exception as err:  # name the block that failed
@@ -88,6 +94,17 @@ def join_back_promises(ns: dict) -> None:
     assert len(rows) == len(y) == len(joined) == len(ns["x"])
     hourly = joined[joined["tank_id"] != "T-03"]
     assert len(hourly) > 0 and (hourly["target"] == hourly["pressure"]).all()
+
+
+def test_epoch_counts_are_cut_in_every_form():
+    assert one_epoch('fit(x, epochs=50)\nfit_kwargs={"epochs": 20, "batch_size": 64}') == (
+        'fit(x, epochs=1)\nfit_kwargs={"epochs": 1, "batch_size": 64}'
+    )
+    assert one_epoch("dict(epochs = 7, max_epochs=3)") == "dict(epochs = 1, max_epochs=3)"
+    trained = [b for b in code_blocks() if re.search(r"\bepochs\b", b)]
+    assert trained and all(
+        not re.search(r"""epochs["']?\s*[=:]\s*(?!1\b)\d""", one_epoch(b)) for b in trained
+    )
 
 
 def test_readme_doctests():
