@@ -74,10 +74,13 @@ class Pattern:
         name: the name ``explain``, ``diagram`` and ``klp`` take.
         factory: how it is built, as the user writes it.
         shapes: its shapes, with axis names.
-        summary: one line about it, formatted with ``steps`` (and ``history``).
+        summary: one line about it, formatted with ``steps`` (or ``horizon``, for a
+            pattern driven by feeding its outputs back) and ``history``.
         build: builds its model (the one ``explain`` and ``diagram`` show) from keyword
             sizes named in ``sizes``.
-        sizes: the sizes ``build`` takes, in the order the help shows them.
+        sizes: the sizes ``build`` takes, in the order the help shows them: ``steps``,
+            the time steps a sample reads, or ``horizon``, the new steps a driven
+            pattern (``generate``, ``forecast``) produces, never both.
         defaults: the sizes used for those not given.
         picture: the sizes of its picture in ``docs/img`` (``klp docs``), over
             ``defaults``.
@@ -106,6 +109,12 @@ class Pattern:
     steps_from: str = "input"
     drive: str | None = None
     structure: Structure | None = None
+
+    @property
+    def length(self) -> str:
+        """The size its summary and picture count steps in: ``"horizon"`` for a pattern
+        driven by feeding its outputs back, ``"steps"`` for the others."""
+        return "horizon" if "horizon" in self.sizes else "steps"
 
     def picture_sizes(self) -> dict[str, Any]:
         """The sizes of its picture in ``docs/img``."""
@@ -512,9 +521,9 @@ def stateful_generator(
     return PatternModel(inp, x, name="stateful_generator")
 
 
-def _generator(steps: Any = None, history: Any = None, **sizes: Any) -> PatternModel:
-    """``stateful_generator`` for the registry: its steps axis is free, so ``steps`` and
-    ``history`` only say how far it is driven."""
+def _generator(horizon: Any = None, history: Any = None, **sizes: Any) -> PatternModel:
+    """``stateful_generator`` for the registry: its steps axis is free, so ``horizon``
+    and ``history`` only say how far it is driven."""
     return stateful_generator(**sizes)
 
 
@@ -523,12 +532,12 @@ _declare(
     Pattern(
         name="generate",
         factory="stateful_generator(features) + stateful.generate",
-        shapes="(batch, 1, features) -> (batch, steps, features)",
-        summary="one step in, {steps} new steps out, each but the last fed back as the next "
+        shapes="(batch, 1, features) -> (batch, horizon, features)",
+        summary="one step in, {horizon} new steps out, each but the last fed back as the next "
         "input (stateful one-to-many)",
         build=_generator,
-        sizes=("steps", "features", "units", "batch_size", "cell"),
-        defaults={"steps": 5, "features": 2, "units": (), "batch_size": 1},
+        sizes=("horizon", "features", "units", "batch_size", "cell"),
+        defaults={"horizon": 5, "features": 2, "units": (), "batch_size": 1},
         picture={"units": 32},  # the README's stateful_generator(2, units=32)
         axes=_GENERATOR_AXES,
         drive="generate",
@@ -539,12 +548,12 @@ _declare(
     Pattern(
         name="forecast",
         factory="stateful_generator(features) + stateful.forecast",
-        shapes="(batch, history, features) -> (batch, steps, features)",
-        summary="{history} known steps warm the state up, then {steps} new steps come out, "
+        shapes="(batch, history, features) -> (batch, horizon, features)",
+        summary="{history} known steps warm the state up, then {horizon} new steps come out, "
         "each but the last fed back as the next input (stateful many-to-many)",
         build=_generator,
-        sizes=("steps", "history", "features", "units", "batch_size", "cell"),
-        defaults={"steps": 3, "history": 3, "features": 2, "units": (), "batch_size": 1},
+        sizes=("horizon", "history", "features", "units", "batch_size", "cell"),
+        defaults={"horizon": 3, "history": 3, "features": 2, "units": (), "batch_size": 1},
         picture={"units": 32},
         axes=_GENERATOR_AXES,
         drive="forecast",

@@ -112,7 +112,8 @@ def _fraction(text: str) -> float:
 
 
 SIZES = {  # size -> (option type, help); each pattern declares which it takes
-    "steps": (int, "steps per sequence (the unrolled length); forecast: new steps"),
+    "steps": (int, "steps per sequence (the unrolled length)"),
+    "horizon": (int, "generate/forecast: new steps"),
     "history": (int, "forecast: known steps that warm the state up"),
     "features": (int, "width of one step's input vector"),
     "units": (_units, "state width, or a stack: 16,8"),
@@ -149,10 +150,13 @@ def _add_sizes(p: argparse.ArgumentParser) -> None:
         g.add_argument(_option(size), dest=size, type=kind, help=text)
 
 
-def _sizes(args: argparse.Namespace, takes: Sequence[str], what: str) -> dict:
-    """The sizes given on the command line, refusing those ``what`` does not take."""
+def _sizes(
+    args: argparse.Namespace, takes: Sequence[str], what: str, *, passed: Sequence[str] = ()
+) -> dict:
+    """The sizes given on the command line, refusing those ``what`` does not take (but
+    those ``passed`` on, for the package to refuse by name)."""
     given = {k: getattr(args, k) for k in SIZES if getattr(args, k, None) is not None}
-    extra = [_option(k) for k in given if k not in takes]
+    extra = [_option(k) for k in given if k not in takes and k not in passed]
     if extra:
         raise UsageError(
             f"{what} takes {', '.join(map(_option, takes)) or 'no sizes'}; not {', '.join(extra)}"
@@ -172,7 +176,11 @@ def _target(args: argparse.Namespace) -> tuple[Any, dict]:
 
     name = args.pattern
     if name in PATTERNS:
-        return name, _sizes(args, PATTERNS[name].sizes, f"pattern {name!r}")
+        pat = PATTERNS[name]
+        # --steps for a pattern counted in --horizon goes on: the package refuses it by
+        # name, and _size_refusal names --horizon
+        passed = ("steps",) if pat.length == "horizon" else ()
+        return name, _sizes(args, pat.sizes, f"pattern {name!r}", passed=passed)
     if not _is_model_path(name):
         kind = _file_kind(Path(name))
         what = "" if kind is None or kind.startswith("no such") else f" ({name} is {kind})"
@@ -265,11 +273,30 @@ def _cmd_patterns(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size_refusal(err: ArgumentError, what: str) -> ArgumentError | UsageError:
+    """A size the package refused, in options: ``steps`` for a pattern that counts its
+    new steps in ``horizon`` (the rule ``STEPS_RENAMED``) names ``--horizon``; any other
+    refusal is left as it is."""
+    from ._checks import STEPS_RENAMED
+
+    if err.name == "steps" and err.rule == STEPS_RENAMED:
+        return UsageError(
+            f"{_option('steps')} must be written {_option('horizon')} for {what}: "
+            f"{_option('horizon')} counts the new steps, {_option('steps')} the time steps "
+            f"a sample reads. Received: {_option('steps')} {err.value}"
+        )
+    return err
+
+
 def _cmd_explain(args: argparse.Namespace) -> int:
     from .explaining import explain
 
     target, sizes = _target(args)
-    print(explain(target, **sizes))
+    try:
+        text = explain(target, **sizes)
+    except ArgumentError as err:
+        raise _size_refusal(err, args.pattern) from None
+    print(text)
     return 0
 
 
@@ -286,7 +313,10 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    drawing = diagram(target, args.output, **sizes)
+    try:
+        drawing = diagram(target, args.output, **sizes)
+    except ArgumentError as err:
+        raise _size_refusal(err, args.pattern) from None
     print(f"wrote {drawing.path}: {drawing.title}")
     return 0
 

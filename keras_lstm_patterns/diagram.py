@@ -25,7 +25,7 @@ from ._files import atomic_write
 from ._model import flat_layers, is_recurrent
 from ._paths import check_file_path
 from ._patterns import PATTERNS, Pattern
-from .explaining import build_pattern, pattern_of, require_built
+from .explaining import _check_length, build_pattern, pattern_of, require_built
 
 __all__ = ["MAX_COLUMNS", "Drawing", "diagram", "diagram_batches"]
 
@@ -145,11 +145,16 @@ class _Canvas:
         self.ax.text(-0.7, y, text, ha="right", va="center", fontsize=7.5, color="#333333")
 
 
-def _resolve(model_or_pattern: Any, sizes: dict[str, Any]) -> tuple[Pattern, keras.Model, int]:
+def _resolve(
+    model_or_pattern: Any, sizes: dict[str, Any], drive: str | None
+) -> tuple[Pattern, keras.Model, int]:
+    """The pattern the model follows, the model and the steps drawn: ``horizon`` for a
+    pattern driven by feeding its outputs back (generate, forecast) and for a model with
+    ``drive``, else ``steps``."""
     if isinstance(model_or_pattern, str):
         pat, model, args = build_pattern(model_or_pattern, **sizes)
         sizes["history"] = args.get("history")
-        return pat, model, int(args.get("steps") or 5)
+        return pat, model, int(args.get(pat.length) or 5)
     if isinstance(model_or_pattern, keras.Model):
         name = pattern_of(require_built(model_or_pattern))
         if name is None:
@@ -160,13 +165,23 @@ def _resolve(model_or_pattern: Any, sizes: dict[str, Any]) -> tuple[Pattern, ker
                 shown=f"model {model_or_pattern.name!r}, which is not one of them",
             )
         pat = PATTERNS[name]
+        length = _check_length(PATTERNS[drive] if drive is not None else None, sizes)
+        if length == "steps" and sizes.get("horizon") is not None:
+            fail(
+                "horizon",
+                "given only with `drive='generate'` or `'forecast'` (the new steps of a "
+                "model driven by feeding its outputs back); a model's free steps axis is "
+                "set with `steps`",
+                sizes["horizon"],
+            )
         # the steps drawn: the output's when one vector is repeated to each, else the input's
         repeated = pat.steps_from == "output"
         shape = model_or_pattern.output_shape if repeated else model_or_pattern.input_shape
         steps = shape[1] if len(shape) >= 3 or (repeated and len(shape) >= 2) else None
         if not isinstance(steps, int):
-            steps = sizes.get("steps", 5)
-        return pat, model_or_pattern, int(steps)
+            steps = sizes.get(length)
+            steps = 5 if steps is None else steps
+        return pat, model_or_pattern, check_int(length, steps)
     fail(
         "model_or_pattern",
         "a keras.Model or a pattern name (" + ", ".join(PATTERNS) + ")",
@@ -391,15 +406,18 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
         path: a ``.png`` or ``.svg`` file (the suffix in any case); missing folders are
             made. The picture is written under a temporary name and renamed, so a
             failure leaves the old file, or none.
-        **sizes: with a pattern name, its sizes (``steps``, ``features``, ``units``...);
-            with a model whose steps are free, ``steps`` sets how many to draw, and
-            ``drive="generate"`` or ``"forecast"`` draws the feedback loop.
+        **sizes: with a pattern name, its sizes (``steps``, ``features``, ``units``...;
+            ``horizon``, the new steps, and ``history`` for ``generate`` and
+            ``forecast``); with a model whose steps are free, ``steps`` sets how many to
+            draw, and ``drive="generate"`` or ``"forecast"`` draws the feedback loop,
+            its new steps set by ``horizon`` (and ``history``) instead.
 
     Returns:
         A :class:`Drawing` with the counts of boxes and arrows read from the figure.
 
     Raises:
-        TypeError: ``path`` is not a str or ``pathlib.Path``.
+        TypeError: ``path`` is not a str or ``pathlib.Path``; ``steps`` for ``generate``
+            or ``forecast`` or with ``drive``, refused naming ``horizon``.
         ValueError: another suffix, ``path`` is a folder or lies under a file, an
             unknown pattern or ``drive``, sizes the pattern does not take.
 
@@ -419,10 +437,9 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     if drive is not None:
         check_choice("drive", drive, ("generate", "forecast"))
     given = sizes.pop("history", None) if not isinstance(model_or_pattern, str) else None
-    pat, model, steps = _resolve(model_or_pattern, sizes)
+    pat, model, steps = _resolve(model_or_pattern, sizes, drive)
     if drive is not None:
         pat = PATTERNS[drive]
-    steps = check_int("steps", steps)
     history = _history(pat, sizes, given)
     warmup = pat.drive == "forecast"
     # forecast: `history` known steps, then each new step but the last is fed back
@@ -438,7 +455,8 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
         current = _draw_layer(u, layer, current)
     u.y += 1.0
     _draw_outputs(u, model, current)
-    title = pat.name.replace("_", "-") + ": " + pat.summary.format(steps=steps, history=history)
+    summary = pat.summary.format(steps=steps, horizon=steps, history=history)
+    title = pat.name.replace("_", "-") + ": " + summary
     return _finish(fig, ax, path, cols, title)
 
 

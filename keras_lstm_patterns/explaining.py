@@ -39,13 +39,17 @@ def build_pattern(name: str, **sizes: Any) -> tuple[Pattern, keras.Model, dict[s
     Args:
         name: a pattern name, a key of :data:`keras_lstm_patterns.PATTERNS`.
         **sizes: sizes the pattern takes (``PATTERNS[name].sizes``); those given as
-            ``None`` are left at their defaults.
+            ``None`` are left at their defaults. ``steps`` is the time steps a sample
+            reads; ``generate`` and ``forecast`` count their new steps in ``horizon``.
 
     Returns:
         ``(pattern, model, sizes)``: the :class:`~keras_lstm_patterns._patterns.Pattern`,
         its uncompiled model and every size it was built with.
 
     Raises:
+        TypeError: ``steps`` for ``generate`` or ``forecast``, refused naming
+            ``horizon`` ("`steps` must be written `horizon`: it was renamed `horizon`
+            in 0.3.0 (...). Received: steps=3"; an ``ArgumentTypeError``).
         ValueError: an unknown pattern; a size the pattern does not take, refused by its
             own name ("`units` must be a size pattern 'seq2seq_autoencoder' takes
             (steps, features, latent, encoder_units, decoder_units, cell). Received:
@@ -55,20 +59,38 @@ def build_pattern(name: str, **sizes: Any) -> tuple[Pattern, keras.Model, dict[s
     >>> model.output_shape, sizes["features"]
     ((None, 4, 1), 2)
     """
-    from ._checks import check_choice, check_optional_int, fail
+    from ._checks import check_choice, check_int, check_optional_int, fail
 
     check_choice("pattern", name, tuple(PATTERNS))
     pat = PATTERNS[name]
     given = {k: v for k, v in sizes.items() if v is not None}
+    _check_length(pat, given)
     for key, value in given.items():
         if key not in pat.sizes:
             fail(key, f"a size pattern {name!r} takes ({', '.join(pat.sizes)})", value)
     args = {**pat.defaults, **given}
-    # every pattern is drawn and described for ``steps``, even those whose model has a
-    # free steps axis (generate, forecast): check it here, not only in the factories
-    check_optional_int("steps", args.get("steps"))
+    # every pattern is drawn and described for its ``steps`` or ``horizon``, even those
+    # whose model has a free steps axis (generate, forecast): check it here, not only in
+    # the factories
+    if pat.length == "horizon":
+        check_int("horizon", args["horizon"])
+    else:
+        check_optional_int("steps", args.get("steps"))
     check_optional_int("history", args.get("history"))
     return pat, pat.build(**args), args
+
+
+def _check_length(pattern: Pattern | None, sizes: dict[str, Any]) -> str:
+    """The size that counts the steps drawn or described for ``pattern``
+    (:attr:`Pattern.length`; ``steps`` for no pattern), with ``steps`` given for a
+    pattern counted in ``horizon`` refused naming it, as ``stateful.forecast`` and
+    ``generate`` refuse it (``ArgumentTypeError``, the rule ``STEPS_RENAMED``)."""
+    from ._checks import STEPS_RENAMED, fail
+
+    length = pattern.length if pattern is not None else "steps"
+    if length == "horizon" and sizes.get("steps") is not None:
+        fail("steps", STEPS_RENAMED, sizes["steps"], error=TypeError)
+    return length
 
 
 def require_built(model: keras.Model) -> keras.Model:
@@ -322,17 +344,25 @@ def _rows(model: keras.Model, pattern: Pattern | None) -> list[tuple[str, str, s
     return rows
 
 
-def _steps(model: keras.Model, pattern: Pattern | None, sizes: dict[str, Any]) -> Any:
+def _steps(model: keras.Model, pattern: Pattern | None, given: Any) -> Any:
     """How many steps a built model unrolls: from its output when one vector is repeated
-    to every step, else from its input's steps axis; the ``steps`` given when that axis
-    is free (or the input has none), ``None`` without it."""
+    to every step, else from its input's steps axis; ``given`` (its ``steps`` or
+    ``horizon``) when that axis is free (or the input has none), ``None`` without it."""
     if pattern is not None and pattern.steps_from == "output":
         return model.output_shape[1]
     shape = model.inputs[0].shape
     tokens = "int" in str(model.inputs[0].dtype)
     if (len(shape) == 3 or tokens) and shape[1] is not None:
         return shape[1]
-    return sizes.get("steps")
+    return given
+
+
+def _unrolled(pattern: Pattern | None, length: Any, history: Any) -> Any:
+    """The steps the layers unroll: a forecast's known steps and then its new steps but
+    the last (each fed back), else ``length``."""
+    if pattern is not None and pattern.drive == "forecast" and length is not None:
+        return history + length - 1
+    return length
 
 
 def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
@@ -345,7 +375,9 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
             ``"forecast"``, ``"seq2seq_autoencoder"``, ``"next_token"``).
         **sizes: with a pattern name, the sizes that pattern takes
             (``PATTERNS[name].sizes``: ``steps``, ``features``, ``units``, ``outputs``,
-            ``latent``, ``vocab_size``, ``batch_size``, ``cell``...).
+            ``latent``, ``vocab_size``, ``batch_size``, ``cell``...; ``generate`` and
+            ``forecast`` take ``horizon``, their new steps, and ``history``); with a
+            model whose steps axis is free, ``steps`` sets how many it reads.
 
     Returns:
         The text: a first line naming the pattern (or saying the model is none of
@@ -353,11 +385,16 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
         parameter count), then the rules, written with the model's own sizes.
 
     Raises:
+        TypeError: ``steps`` for ``generate`` or ``forecast``, refused naming
+            ``horizon`` (an ``ArgumentTypeError``).
         ValueError: an unknown pattern, sizes it does not take or out of range (``steps``
-            below 1...), a model with no input shape yet or no recurrent layer.
+            below 1...), ``horizon`` with a model, a model with no input shape yet or no
+            recurrent layer.
 
     >>> print(explain("many_to_one", steps=5, features=2, units=8).splitlines()[0])
     many-to-one: 5 steps in, one vector out (return_sequences=False)
+    >>> print(explain("forecast", history=4, horizon=2).split(", each")[0])
+    forecast: 4 known steps warm the state up, then 2 new steps come out
     """
     import keras
 
@@ -368,31 +405,38 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
     pattern: Pattern | None
     if isinstance(model_or_pattern, str):
         pattern, model, args = build_pattern(model_or_pattern, **sizes)
-        steps, history = args.get("steps"), args.get("history")
+        length, history = args.get(pattern.length), args.get("history")
     elif isinstance(model_or_pattern, keras.Model):
         model = require_built(model_or_pattern)
         name = pattern_of(model)
         pattern = PATTERNS[name] if name is not None else None
-        steps = _steps(model, pattern, sizes)
+        if sizes.get("horizon") is not None:
+            fail(
+                "horizon",
+                "left out for a model: its free steps axis is set with `steps` (`horizon` "
+                "counts the new steps of the patterns generate and forecast)",
+                sizes["horizon"],
+            )
+        length = _steps(model, pattern, sizes.get("steps"))
     else:
         fail(
             "model_or_pattern",
             "a keras.Model or a pattern name",
             shown=f"model_or_pattern of type {type(model_or_pattern).__name__}",
         )
-    steps_text = "any number of" if steps is None else str(steps)
+    length_text = "any number of" if length is None else str(length)
     if pattern is None:
         head = (
             f"{model.name}: a recurrent model that is not one of the patterns "
             "(its layers as they are)"
         )
     else:
-        summary = pattern.summary.format(steps=steps_text, history=history)
+        summary = pattern.summary.format(steps=length_text, horizon=length_text, history=history)
         head = pattern.name.replace("_", "-") + ": " + summary
     rows = [("layer", "role", "input shape", "output shape", "params")]
     rows += [(n, r, i, o, f"{c:,}") for n, r, i, o, c in _rows(model, pattern)]
     lines = [head, "", table(rows, align="<<<<>"), f"total params: {model.count_params():,}"]
-    lines += ["", *_rules(model, pattern, steps)]
+    lines += ["", *_rules(model, pattern, _unrolled(pattern, length, history))]
     return "\n".join(lines)
 
 

@@ -40,11 +40,11 @@ def test_patterns():
         "one_to_many          (batch, features) -> (batch, steps, units or outputs)"
         + " " * 20
         + "one_to_many(steps, features, units)",
-        "generate             (batch, 1, features) -> (batch, steps, features)"
-        + " " * 25
+        "generate             (batch, 1, features) -> (batch, horizon, features)"
+        + " " * 23
         + "stateful_generator(features) + stateful.generate",
-        "forecast             (batch, history, features) -> (batch, steps, features)"
-        + " " * 19
+        "forecast             (batch, history, features) -> (batch, horizon, features)"
+        + " " * 17
         + "stateful_generator(features) + stateful.forecast",
         "seq2seq_autoencoder  (batch, steps, features) -> (batch, latent) -> (batch, steps, "
         "features)  seq2seq_autoencoder(steps, features, latent=...)",
@@ -83,7 +83,7 @@ def test_explain():
         ),
         (
             ["explain", "generate", "--outputs", "3"],
-            "pattern 'generate' takes --steps, --features, --units, --batch-size, --cell; "
+            "pattern 'generate' takes --horizon, --features, --units, --batch-size, --cell; "
             "not --outputs",
         ),
         (["explain", "missing.keras"], "no such file: missing.keras"),
@@ -172,6 +172,16 @@ def test_docs_is_deterministic(tmp_path):
     ]
     for n in names:
         assert (a / n).read_bytes() == (b / n).read_bytes(), n
+    # the driven pictures keep their sizes, now spelled horizon: 5 and 3 new steps
+    from keras_lstm_patterns import stateful_generator
+    from keras_lstm_patterns.diagram import diagram
+
+    generate = diagram("generate", tmp_path / "g.png", horizon=5, features=2, units=32)
+    forecast = diagram(
+        stateful_generator(2, units=32), tmp_path / "f.png", drive="forecast", horizon=3
+    )
+    assert (a / "generate.png").read_bytes() == generate.path.read_bytes()
+    assert (a / "forecast.png").read_bytes() == forecast.path.read_bytes()
 
 
 def one_line_error(capsys, args):
@@ -186,8 +196,8 @@ def one_line_error(capsys, args):
 def test_usage_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "file").write_text("a file")
     (tmp_path / "x.png").mkdir()
-    err = one_line_error(capsys, ["explain", "forecast", "--steps", "0"])
-    assert err.startswith("klp explain: error: `steps` must be None or a positive integer")
+    err = one_line_error(capsys, ["explain", "forecast", "--horizon", "0"])
+    assert err.startswith("klp explain: error: `horizon` must be a positive integer")
     err = one_line_error(capsys, ["diagram", "many_to_one", "-o", str(tmp_path / "file" / "m.png")])
     assert "klp diagram: error: `path` must be in a folder" in err and "is a file" in err
     err = one_line_error(capsys, ["diagram", "many_to_one", "-o", str(tmp_path / "x.png")])
@@ -200,6 +210,29 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "x.png"]
     assert (tmp_path / "file").read_text() == "a file" and not any((tmp_path / "x.png").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["explain", "forecast", "--steps", "3"], "forecast"),
+        (["explain", "generate", "--steps", "3", "--features", "2"], "generate"),
+        (["diagram", "generate", "-o", "PNG", "--steps", "3"], "generate"),
+        (["diagram", "forecast", "-o", "PNG", "--history", "2", "--steps", "3"], "forecast"),
+    ],
+    ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else None,
+)
+def test_steps_for_generate_or_forecast_names_horizon(args, what, tmp_path, capsys):
+    png = tmp_path / "x.png"
+    args = [str(png) if a == "PNG" else a for a in args]
+    err = one_line_error(capsys, args)
+    assert err == (
+        f"klp {args[0]}: error: --steps must be written --horizon for {what}: --horizon counts "
+        "the new steps, --steps the time steps a sample reads. Received: --steps 3\n"
+    )
+    assert not png.exists()
+    horizon = [a if a != "--steps" else "--horizon" for a in args]  # the new spelling works
+    assert main(horizon) == 0 and "3 new steps" in capsys.readouterr().out
 
 
 def test_argparse_errors_are_one_line(capsys):
@@ -233,8 +266,8 @@ def test_diagram_suffix_in_any_case(tmp_path, capsys):
         "many_to_one --steps 4 --features 3 --units 6,5 --outputs 2 --cell gru",
         "many_to_many --steps 4 --features 3 --units 6 --outputs 2 --cell simple",
         "one_to_many --steps 4 --features 3 --units 6 --outputs 2 --cell lstm",
-        "generate --steps 4 --features 3 --units 6 --batch-size 2 --cell gru",
-        "forecast --steps 4 --history 2 --features 3 --units 6 --batch-size 2 --cell lstm",
+        "generate --horizon 4 --features 3 --units 6 --batch-size 2 --cell gru",
+        "forecast --horizon 4 --history 2 --features 3 --units 6 --batch-size 2 --cell lstm",
         "seq2seq_autoencoder --steps 4 --features 3 --latent 2 --encoder-units 6 "
         "--decoder-units 5 --cell gru",
         "next_token --steps 4 --vocab-size 11 --units 6 --embedding-dim 3 --cell lstm",
@@ -254,7 +287,10 @@ def test_help_lists_the_sizes_each_pattern_takes(capsys):
         "  seq2seq_autoencoder  --steps --features --latent --encoder-units --decoder-units --cell"
         in out
     )
-    assert "  generate             --steps --features --units --batch-size --cell" in out
+    assert "  generate             --horizon --features --units --batch-size --cell" in out
+    assert "  forecast             --horizon --history --features --units --batch-size" in out
+    assert "--horizon HORIZON     generate/forecast: new steps" in out
+    assert "--steps STEPS         steps per sequence (the unrolled length)\n" in out
 
 
 def quiet_env():

@@ -129,7 +129,8 @@ from keras_lstm_patterns.diagram import diagram, diagram_batches
     ids=lambda v: v if isinstance(v, str) else None,
 )
 def test_every_pattern_structure(tmp_path, name, steps, columns, boxes, arrows, marks):
-    d = diagram(name, tmp_path / f"{name}.png", steps=steps)
+    size = "horizon" if name in ("generate", "forecast") else "steps"  # their new steps
+    d = diagram(name, tmp_path / f"{name}.png", **{size: steps})
     assert d.path.read_bytes()[:4] == b"\x89PNG"
     assert d.columns == columns
     assert dict(d.boxes) == boxes
@@ -145,7 +146,7 @@ def test_diagram_of_a_model_reads_its_flags(tmp_path):
     m2 = many_to_many(None, 3, 5, outputs=3, stateful=True, batch_size=2)
     d2 = diagram(m2, tmp_path / "m2.png", steps=4)
     assert d2.boxes["output"] == 4 and d2.arrows["stateful"] == 1 and d2.boxes["head"] == 4
-    d3 = diagram(stateful_generator(2), tmp_path / "g.png", steps=4, drive="generate")
+    d3 = diagram(stateful_generator(2), tmp_path / "g.png", horizon=4, drive="generate")
     assert d3.arrows["feedback"] == 3
     ae = seq2seq_autoencoder(4, 2, latent=3)
     d4 = diagram(ae.autoencoder, tmp_path / "ae.png")
@@ -238,7 +239,7 @@ def test_diagram_refuses_a_model_with_no_input_shape(tmp_path):
 
 
 def test_forecast_picture_counts_history_and_new_steps(tmp_path):
-    d = diagram("forecast", tmp_path / "f.png", history=3, steps=3, units=32)
+    d = diagram("forecast", tmp_path / "f.png", history=3, horizon=3, units=32)
     assert d.title == (
         "forecast: 3 known steps warm the state up, then 3 new steps come out, each but the "
         "last fed back as the next input (stateful many-to-many)"
@@ -249,7 +250,7 @@ def test_forecast_picture_counts_history_and_new_steps(tmp_path):
 
 
 def test_generate_picture_has_the_readme_sizes_and_head(tmp_path):
-    d = diagram("generate", tmp_path / "g.png", steps=5, features=2, units=32)
+    d = diagram("generate", tmp_path / "g.png", horizon=5, features=2, units=32)
     assert d.title == (
         "generate: one step in, 5 new steps out, each but the last fed back as the next "
         "input (stateful one-to-many)"
@@ -278,3 +279,62 @@ def test_a_model_outside_the_patterns_is_not_drawn(tmp_path):
     ):
         diagram(keras.Model(inp, out, name="bidi"), tmp_path / "x.png")
     assert list(tmp_path.iterdir()) == []
+
+
+RENAMED = (
+    r"`steps` must be written `horizon`: it was renamed `horizon` in 0\.3\.0 \(`horizon` "
+    r"counts the steps forecast, `steps` the time steps a sample reads\)\. Received: steps=4"
+)
+
+
+# (what is drawn, drive=, columns): generate draws its 4 new steps; a forecast its 3 known
+# steps, then the 4 new ones but the last (fed back)
+@pytest.mark.parametrize(
+    ("target", "drive", "columns"),
+    [
+        (lambda: "generate", None, [1, 2, 3, 4]),
+        (lambda: "forecast", None, [1, 2, 3, 4, 5, 6]),
+        (lambda: stateful_generator(2), "forecast", [1, 2, 3, 4, 5, 6]),
+        (lambda: many_to_many(None, 2, 2, stateful=True, batch_size=1), "generate", [1, 2, 3, 4]),
+    ],
+    ids=["generate", "forecast", "drive-forecast", "drive-generate"],
+)
+def test_the_new_steps_of_a_driven_picture_are_horizon_and_steps_is_refused(
+    tmp_path, target, drive, columns
+):
+    from keras_lstm_patterns._errors import ArgumentTypeError
+
+    model_or_pattern = target()
+    driven = {} if drive is None else {"drive": drive}
+    with pytest.raises(ArgumentTypeError, match=RENAMED) as caught:
+        diagram(model_or_pattern, tmp_path / "x.png", steps=4, **driven)
+    assert caught.value.name == "steps" and caught.value.value == 4
+    assert list(tmp_path.iterdir()) == []  # nothing drawn
+    d = diagram(model_or_pattern, tmp_path / "x.png", horizon=4, **driven)
+    assert d.columns == columns and d.boxes["output"] == 4
+    assert "4 new steps" in d.title
+
+
+def test_horizon_is_refused_for_a_picture_that_is_not_driven(tmp_path):
+    with pytest.raises(ValueError, match=r"`horizon` must be a size pattern 'many_to_one'"):
+        diagram("many_to_one", tmp_path / "x.png", horizon=3)
+    with pytest.raises(
+        ValueError,
+        match=r"`horizon` must be given only with `drive='generate'` or `'forecast'` \(the new "
+        r"steps of a model driven by feeding its outputs back\); a model's free steps axis is "
+        r"set with `steps`\. Received: horizon=3",
+    ):
+        diagram(stateful_generator(2), tmp_path / "x.png", horizon=3)
+    assert list(tmp_path.iterdir()) == []
+    assert diagram(many_to_one(None, 2, 3), tmp_path / "x.png", steps=3).columns == [1, 2, 3]
+    # without drive=, a generator model's own free steps axis is steps, as before
+    assert diagram(stateful_generator(2), tmp_path / "g.png", steps=3).columns == [1, 2, 3]
+
+
+def test_the_pictures_of_a_driven_pattern_and_of_its_model_are_the_same(tmp_path):
+    """By name or as a model driven by drive=, the same sizes draw the same bytes."""
+    by_name = diagram("forecast", tmp_path / "a.png", horizon=4, history=2, units=32)
+    model = stateful_generator(2, units=32)
+    by_model = diagram(model, tmp_path / "b.png", horizon=4, history=2, drive="forecast")
+    assert by_name.path.read_bytes() == by_model.path.read_bytes()
+    assert by_name.title == by_model.title

@@ -174,13 +174,77 @@ def test_explain_errors():
         explain("many_to_one", units=0)
 
 
-@pytest.mark.parametrize("name", ["generate", "forecast", "many_to_one"])
+@pytest.mark.parametrize(
+    ("name", "size", "rule"),
+    [
+        ("generate", "horizon", "a positive integer"),  # their new steps
+        ("forecast", "horizon", "a positive integer"),
+        ("many_to_one", "steps", "None or a positive integer"),
+    ],
+)
 @pytest.mark.parametrize("steps", [-3, 0, 2.5])
-def test_explain_refuses_steps_below_one_for_every_pattern(name, steps):
+def test_explain_refuses_steps_below_one_for_every_pattern(name, size, rule, steps):
+    with pytest.raises(ValueError, match=rf"`{size}` must be {rule}\. Received: {size}={steps}"):
+        explain(name, **{size: steps})
+
+
+RENAMED = (
+    r"`steps` must be written `horizon`: it was renamed `horizon` in 0\.3\.0 \(`horizon` "
+    r"counts the steps forecast, `steps` the time steps a sample reads\)\. Received: steps=3"
+)
+
+
+@pytest.mark.parametrize("name", ["generate", "forecast"])
+def test_the_new_steps_of_generate_and_forecast_are_horizon_and_steps_is_refused(name):
+    from keras_lstm_patterns._checks import STEPS_RENAMED
+    from keras_lstm_patterns._errors import ArgumentTypeError
+    from keras_lstm_patterns.explaining import build_pattern
+
+    with pytest.raises(ArgumentTypeError, match=RENAMED) as caught:
+        explain(name, steps=3)
+    assert (caught.value.name, caught.value.rule, caught.value.value) == ("steps", STEPS_RENAMED, 3)
+    assert isinstance(caught.value, TypeError)
+    assert "3 new steps" in explain(name, horizon=3).splitlines()[0]
+    with pytest.raises(ArgumentTypeError, match=RENAMED):
+        build_pattern(name, steps=3, horizon=3)
+    assert build_pattern(name, horizon=3)[2]["horizon"] == 3
+
+
+def test_a_generator_model_reads_steps_for_its_free_steps_axis():
+    """A model's free steps axis is `steps`, whatever the pattern it follows."""
+    first = explain(stateful_generator(2), steps=3).splitlines()[0]
+    assert first.startswith("generate: one step in, 3 new steps out")
+    with pytest.raises(ValueError, match=r"`horizon` must be left out for a model"):
+        explain(stateful_generator(2), horizon=3)
+
+
+def test_steps_keeps_meaning_input_length_for_the_other_patterns():
+    assert explain("many_to_one", steps=7).startswith("many-to-one: 7 steps in")
+    assert explain(many_to_one(None, 2, 3), steps=7).startswith("many-to-one: 7 steps in")
     with pytest.raises(
-        ValueError, match=rf"`steps` must be None or a positive integer\. Received: steps={steps}"
+        ValueError,
+        match=r"`horizon` must be a size pattern 'many_to_one' takes \(steps, features, units, "
+        r"outputs, cell\)\. Received: horizon=3",
     ):
-        explain(name, steps=steps)
+        explain("many_to_one", horizon=3)
+    with pytest.raises(
+        ValueError,
+        match=r"`horizon` must be left out for a model: its free steps axis is set with "
+        r"`steps` \(`horizon` counts the new steps of the patterns generate and forecast\)\. "
+        r"Received: horizon=3",
+    ):
+        explain(many_to_one(None, 2, 3), horizon=3)
+
+
+@pytest.mark.parametrize(("history", "horizon"), [(4, 2), (3, 3), (1, 5)])
+def test_a_forecast_unrolls_its_known_steps_and_its_new_steps_but_the_last(history, horizon):
+    """The rules count the steps the layers run, as the picture draws them: the known
+    steps, then each new step but the last fed back."""
+    text = explain("forecast", history=history, horizon=horizon)
+    unrolled = history + horizon - 1  # x1..x_history known, then horizon - 1 fed back
+    assert f"- steps ({unrolled}) is how far the layers unroll" in text
+    assert f"then {horizon} new steps come out" in text.splitlines()[0]
+    assert f"- steps ({horizon}) is how far" in explain("generate", horizon=horizon)
 
 
 def test_explain_refuses_a_model_with_no_input_shape():

@@ -373,10 +373,10 @@ def test_the_classes_keep_their_registered_names():
         ("many_to_one", {"steps": 5, "features": 2, "units": 8, "outputs": 1}, (None, 1)),
         ("many_to_many", {"steps": 5, "features": 2, "units": 8, "outputs": 1}, (None, 5, 1)),
         ("one_to_many", {"steps": 5, "features": 3, "units": 8, "outputs": 1}, (None, 5, 1)),
-        ("generate", {"steps": 5, "features": 2, "units": 32, "batch_size": 1}, (1, None, 2)),
+        ("generate", {"horizon": 5, "features": 2, "units": 32, "batch_size": 1}, (1, None, 2)),
         (
             "forecast",
-            {"steps": 3, "history": 3, "features": 2, "units": 32, "batch_size": 1},
+            {"horizon": 3, "history": 3, "features": 2, "units": 32, "batch_size": 1},
             (1, None, 2),
         ),
         (
@@ -396,6 +396,19 @@ def test_each_pattern_declares_its_picture_and_builds_it(name, sizes, output_sha
     pattern = PATTERNS[name]
     assert pattern.picture_sizes() == sizes
     assert pattern.build(**sizes).output_shape == output_shape
+
+
+def test_the_driven_patterns_count_their_new_steps_in_horizon():
+    """steps is the time steps a sample reads; generate and forecast take horizon."""
+    for name in ("generate", "forecast"):
+        pattern = PATTERNS[name]
+        assert pattern.sizes[0] == "horizon" and "steps" not in pattern.sizes
+        assert pattern.length == "horizon" and "{horizon} new steps" in pattern.summary
+        assert pattern.shapes.endswith("-> (batch, horizon, features)")
+        assert "steps" not in pattern.defaults
+    others = [p for p in PATTERNS.values() if p.name not in ("generate", "forecast")]
+    assert [p.length for p in others] == ["steps"] * 5
+    assert all("horizon" not in p.sizes for p in others)
 
 
 def test_the_registry_lists_every_pattern_in_order():
