@@ -181,13 +181,7 @@ def _target(args: argparse.Namespace) -> tuple[Any, dict]:
         # name, and _size_refusal names --horizon
         passed = ("steps",) if pat.length == "horizon" else ()
         return name, _sizes(args, pat.sizes, f"pattern {name!r}", passed=passed)
-    if not _is_model_path(name):
-        kind = _file_kind(Path(name))
-        what = "" if kind is None or kind.startswith("no such") else f" ({name} is {kind})"
-        raise UsageError(
-            f"unknown pattern {name!r}{what}; valid patterns: {', '.join(PATTERNS)}; "
-            "or a saved model, PATH.keras"
-        )
+    _check_target(name)
     sizes = _sizes(args, ("steps",), "a saved model")
     model = _load_model(Path(name))
     if "steps" in sizes:
@@ -198,6 +192,19 @@ def _target(args: argparse.Namespace) -> tuple[Any, dict]:
                 f"{fixed}; --steps sets only a free one (an input shape (None, features))"
             )
     return model, sizes
+
+
+def _check_target(name: str) -> None:
+    """Refuse what is neither a pattern nor a model file name (no Keras needed)."""
+    from ._patterns import PATTERNS
+
+    if name not in PATTERNS and not _is_model_path(name):
+        kind = _file_kind(Path(name))
+        what = "" if kind is None or kind.startswith("no such") else f" ({name} is {kind})"
+        raise UsageError(
+            f"unknown pattern {name!r}{what}; valid patterns: {', '.join(PATTERNS)}; "
+            "or a saved model, PATH.keras"
+        )
 
 
 def _fixed_steps(model: Any) -> int | None:
@@ -996,6 +1003,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = parser().parse_args(argv)
     try:
+        if args.command in ("explain", "diagram"):
+            _check_target(args.pattern)  # a mistyped name answers before Keras starts
         if args.command not in NO_KERAS:
             _quiet_keras()
         return int(args.func(args) or 0)
