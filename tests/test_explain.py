@@ -369,20 +369,6 @@ def test_the_function_does_not_hide_its_module():
     assert explaining.__name__ == "keras_lstm_patterns.explaining"
 
 
-def test_a_saved_pattern_loads_after_importing_keras_then_the_package(tmp_path):
-    import subprocess
-    import sys
-
-    many_to_one(5, 2, 3).save(tmp_path / "m.keras")
-    code = (
-        "import keras\nimport keras_lstm_patterns\n"
-        f"m = keras.models.load_model({str(tmp_path / 'm.keras')!r})\n"
-        "print(type(m).__name__)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout == "PatternModel\n", out.stderr[-2000:]
-
-
 def test_steps_given_for_a_free_steps_axis_are_used():
     """A model whose steps axis is free reads `steps=` when given; a fixed axis wins."""
     free = many_to_one(None, 2, 8)

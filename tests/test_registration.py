@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from keras_lstm_patterns import many_to_many
+from keras_lstm_patterns import many_to_many, many_to_one
 
 
 @pytest.mark.parametrize(
@@ -21,10 +21,12 @@ from keras_lstm_patterns import many_to_many
     ids=["package-first", "keras-first", "looked-up-first"],
 )
 def test_load_model_finds_the_package_classes(tmp_path, imports):
-    path = tmp_path / "m.keras"
-    many_to_many(None, 2, 3, outputs=2).save(path)  # PatternModel and TimeDistributed
-    code = f"{imports}\nm = keras.models.load_model({str(path)!r})\nprint(type(m).__name__)"
+    paths = [tmp_path / "m2m.keras", tmp_path / "m2o.keras"]
+    many_to_many(None, 2, 3, outputs=2).save(paths[0])  # PatternModel and TimeDistributed
+    many_to_one(5, 2, 3).save(paths[1])  # a fixed steps axis, no head
+    code = f"{imports}\nfor p in {[str(p) for p in paths]!r}:\n"
+    code += "    print(type(keras.models.load_model(p)).__name__)"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.strip() == "PatternModel"
+    assert p.stdout.split() == ["PatternModel", "PatternModel"]
