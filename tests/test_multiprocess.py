@@ -11,9 +11,11 @@ end, whatever happened.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,6 +42,37 @@ needs_jax = pytest.mark.skipif(
 )
 
 
+# The JAX processes run as in a JAX-only install. The test venv also holds TensorFlow for
+# the rest of the suite, and Keras's set_random_seed imports TensorFlow whenever it is
+# installed, only to seed tf.random (keras/src/utils/rng_utils.py, Keras 3.15.1; importing
+# Keras does not: keras-team/keras#18455): about 6 s of CPU in each of these processes.
+HIDDEN_TF = Path(tempfile.mkdtemp(prefix="klp-no-tensorflow-"))
+atexit.register(shutil.rmtree, HIDDEN_TF, True)
+(HIDDEN_TF / "tensorflow").mkdir()
+(HIDDEN_TF / "tensorflow" / "__init__.py").write_text(
+    'raise ImportError("TensorFlow is hidden from the JAX processes of this test")\n'
+)
+
+
+def jax_env(**more: str) -> dict[str, str]:
+    """The environment of a JAX process: JAX backend, quiet, TensorFlow hidden."""
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3", **more)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HIDDEN_TF), env.get("PYTHONPATH")) if p)
+    return env
+
+
+@needs_jax
+def test_the_jax_processes_do_not_see_tensorflow():
+    code = "import keras\nprint(keras.backend.backend(), end=' ')\n"
+    code += "try:\n    import tensorflow\nexcept ImportError as e:\n    print(e)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=jax_env()
+    )
+    assert done.stdout == "jax TensorFlow is hidden from the JAX processes of this test\n", (
+        done.stderr
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("localhost", 0))
@@ -61,7 +94,7 @@ class Processes:
         self.deadline = time.monotonic() + DEADLINE
 
     def start(self, name: str, *args: str) -> None:
-        env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
+        env = jax_env()
         env.pop("XLA_FLAGS", None)
         out = open(self.folder / f"{name}.out", "w")
         err = open(self.folder / f"{name}.err", "w")
@@ -338,12 +371,7 @@ print("RESULT " + json.dumps(out))
 
 @pytest.fixture(scope="module")
 def jax_refusals() -> dict:
-    env = dict(
-        os.environ,
-        KERAS_BACKEND="jax",
-        TF_CPP_MIN_LOG_LEVEL="3",
-        XLA_FLAGS="--xla_force_host_platform_device_count=2",
-    )
+    env = jax_env(XLA_FLAGS="--xla_force_host_platform_device_count=2")
     with tempfile.TemporaryDirectory() as cwd:
         done = subprocess.run(
             [sys.executable, "-c", STATEFUL_REFUSALS],
