@@ -25,6 +25,7 @@ __all__ = [
     "PrivateApi",
     "compile_settings",
     "jax_state_sync",
+    "rebind_torch_tensor",
     "rebind_torch_value",
     "restore_assign",
     "symbolic_build",
@@ -123,6 +124,18 @@ def rebind_torch_value(variable: Any, value: Any) -> None:
     with torch.no_grad():
         fresh = torch.as_tensor(value, dtype=old.dtype, device=old.device)
         variable._value = torch.nn.Parameter(fresh.detach().clone(), requires_grad=False)
+
+
+def rebind_torch_tensor(variable: Any, value: Any) -> None:
+    """:func:`rebind_torch_value` with a plain tensor: TorchDynamo cannot trace the
+    ``torch.nn.Parameter`` constructor (a graph break at every state write), so the steps
+    ``torch.compile`` runs (``jit_compile=True``) rebind the states this way."""
+    import torch
+
+    old = variable._value
+    with torch.no_grad():
+        fresh = torch.as_tensor(value, dtype=old.dtype, device=old.device)
+        variable._value = fresh.detach().clone()
 
 
 # --- JAXTrainer.jax_state_sync (JAX) ------------------------------------------------------
@@ -228,7 +241,7 @@ PRIVATE_APIS: tuple[PrivateApi, ...] = (
     ),
     PrivateApi(
         "keras.Variable._value",
-        "_backends.carried on PyTorch (rebind_torch_value)",
+        "_backends.carried on PyTorch (rebind_torch_value, rebind_torch_tensor)",
         "keras-team/keras#20875, #23462: a state write that keeps the forward pass's tensor",
         "torch",
         lambda: _has(keras.Variable(0.0), "_value"),
