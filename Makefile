@@ -77,11 +77,12 @@ $(BVENV)/.installed: pyproject.toml
 	$(BPY) -m pip install -q -e ".[$(BACKENDS_EXTRAS)]"
 	touch $@
 
-# The whole suite on each backend, one after the other.
+# The whole suite on each backend, one after the other (make test-backends BACKENDS=jax for one).
+BACKENDS ?= tensorflow jax torch
 test-backends: $(BVENV)/.installed
-	for backend in tensorflow jax torch; do \
+	for backend in $(BACKENDS); do \
 		echo "== KERAS_BACKEND=$$backend"; \
-		KERAS_BACKEND=$$backend $(BPY) -m pytest -n $(JOBS) || exit 1; \
+		KERAS_BACKEND=$$backend $(BPY) -m pytest -n $(JOBS) --dist worksteal || exit 1; \
 	done
 
 $(MVENV)/.installed: pyproject.toml tests/min_versions.py

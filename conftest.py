@@ -23,3 +23,4 @@ if "tf_xla_persistent_cache_directory" not in os.environ.get("TF_XLA_FLAGS", "")
     flag = f"--tf_xla_persistent_cache_directory={CACHE / 'xla'}"
     os.environ["TF_XLA_FLAGS"] = f"{os.environ.get('TF_XLA_FLAGS', '')} {flag}".strip()
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(CACHE / "jax"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")  # not only > 1 s
