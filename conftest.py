@@ -24,3 +24,22 @@ if "tf_xla_persistent_cache_directory" not in os.environ.get("TF_XLA_FLAGS", "")
     os.environ["TF_XLA_FLAGS"] = f"{os.environ.get('TF_XLA_FLAGS', '')} {flag}".strip()
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(CACHE / "jax"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")  # not only > 1 s
+
+# The longest tests first. With a worker per core (`make test`), pytest-xdist gives each
+# worker a contiguous half of the tests and an idle worker steals from the end of the
+# other's queue: run first, the long ones overlap the short ones, and the run ends on
+# short tests on both cores instead of one core finishing a long test alone.
+LONG = (
+    "tests/test_multiprocess.py",
+    "tests/test_readme.py::test_every_readme_block_runs",
+    "tests/test_recipes.py::test_recipe_quick",
+    "tests/test_distributed.py",
+    "tests/test_closed_loop.py::test_closed_loop_training_drifts_less_than_teacher_forcing",
+    "tests/test_recipes.py::test_a_converted_notebook_runs_in_quick_mode",
+    "tests/test_cli.py::test_docs_is_deterministic",
+    "tests/test_cli.py::test_recipe_runs_quick",
+)
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG))  # stable: the rest in order
