@@ -53,13 +53,20 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
-def airline(epochs: int) -> str:
+def airline_case() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Part 1's set-up: the min-max scaled airline train months as 93 windows of 3 and
+    their targets, and the starting weights every row shares (also torch_compile.py's)."""
     series = datasets.load_airline().to_numpy()
     lo, hi = series.min(), series.max()
     train, _ = windows.split((series - lo) / (hi - lo), 96)
     x, y = windows.look_back(train, 3)
     keras.utils.set_random_seed(7)
     weights = many_to_one(3, 1, 4, outputs=1, stateful=True, batch_size=1).get_weights()
+    return x, y, weights
+
+
+def airline(epochs: int) -> str:
+    x, y, weights = airline_case()
 
     def build():
         model = many_to_one(3, 1, 4, outputs=1, stateful=True, batch_size=1)

@@ -54,8 +54,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import keras
 import numpy as np
 from _common import table
+from stateful_fit import airline_case
 
-from keras_lstm_patterns import _backends, datasets, many_to_one, stateful, windows
+from keras_lstm_patterns import _backends, many_to_one, stateful
 from keras_lstm_patterns._backends._common import carried, plain_logs
 from keras_lstm_patterns._model import stateful_layers
 
@@ -127,12 +128,7 @@ def main(epochs: int = 8, only: tuple[int, ...] = (3, 4, 5)) -> str:
         raise SystemExit("run with KERAS_BACKEND=torch (the trial is about PyTorch)")
     if epochs < 2:
         raise SystemExit("--epochs must be at least 2 (the first epoch is reported apart)")
-    series = datasets.load_airline().to_numpy()
-    lo, hi = series.min(), series.max()
-    train, _ = windows.split((series - lo) / (hi - lo), 96)
-    x, y = windows.look_back(train, 3)
-    keras.utils.set_random_seed(7)
-    weights = many_to_one(3, 1, 4, outputs=1, stateful=True, batch_size=1).get_weights()
+    x, y, weights = airline_case()  # stateful_fit.py's part 1, the same weights
 
     def build() -> keras.Model:
         model = many_to_one(3, 1, 4, outputs=1, stateful=True, batch_size=1)
