@@ -172,7 +172,8 @@ train = y[:TRAIN]  # the inner backtest cannot reach the test months
 inner_origins = list(range(INNER_FROM, TRAIN - 12 + 1, EVERY))
 units_list = UNITS
 if run.quick:
-    inner_origins, units_list = [INNER_FROM, INNER_FROM + 12], UNITS[:1]
+    # two origins in one refit year: one model trained, then reused
+    inner_origins, units_list = [INNER_FROM, INNER_FROM + EVERY], UNITS[:1]
 inner = replace(run, seeds=run.seeds[:3])
 
 
