@@ -210,12 +210,18 @@ def test_the_new_steps_of_generate_and_forecast_are_horizon_and_steps_is_refused
     assert build_pattern(name, horizon=3)[2]["horizon"] == 3
 
 
-def test_a_generator_model_reads_steps_for_its_free_steps_axis():
-    """A model's free steps axis is `steps`, whatever the pattern it follows."""
-    first = explain(stateful_generator(2), steps=3).splitlines()[0]
+def test_a_generator_model_counts_its_new_steps_in_horizon():
+    """A generator model (the generate pattern) counts its new steps in `horizon`, as
+    `stateful.generate` and the pattern by name do; `steps` is refused naming it."""
+    from keras_lstm_patterns._checks import STEPS_RENAMED
+    from keras_lstm_patterns._errors import ArgumentTypeError
+
+    first = explain(stateful_generator(2), horizon=3).splitlines()[0]
     assert first.startswith("generate: one step in, 3 new steps out")
-    with pytest.raises(ValueError, match=r"`horizon` must be left out for a model"):
-        explain(stateful_generator(2), horizon=3)
+    assert first == explain("generate", horizon=3, features=2).splitlines()[0]
+    with pytest.raises(ArgumentTypeError, match=RENAMED) as caught:
+        explain(stateful_generator(2), steps=3)
+    assert (caught.value.name, caught.value.rule) == ("steps", STEPS_RENAMED)
 
 
 def test_steps_keeps_meaning_input_length_for_the_other_patterns():
@@ -229,9 +235,9 @@ def test_steps_keeps_meaning_input_length_for_the_other_patterns():
         explain("many_to_one", horizon=3)
     with pytest.raises(
         ValueError,
-        match=r"`horizon` must be left out for a model: its free steps axis is set with "
-        r"`steps` \(`horizon` counts the new steps of the patterns generate and forecast\)\. "
-        r"Received: horizon=3",
+        match=r"`horizon` must be left out for a model that is not a generator: its free "
+        r"steps axis is set with `steps` \(`horizon` counts the new steps of the patterns "
+        r"generate and forecast\)\. Received: horizon=3",
     ):
         explain(many_to_one(None, 2, 3), horizon=3)
 
@@ -345,8 +351,11 @@ def test_shape_hint_fits_the_model(features, shape, hint):
 
 
 def test_the_package_imports_without_keras_and_keeps_its_names():
+    import os
     import subprocess
     import sys
+
+    from .helpers import light_backend
 
     code = (
         "import sys, keras_lstm_patterns.diagram\n"  # a submodule first ...
@@ -354,7 +363,8 @@ def test_the_package_imports_without_keras_and_keeps_its_names():
         "import keras_lstm_patterns as k\n"
         "print(explain.__name__, all(hasattr(k, n) for n in k.__all__))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = dict(os.environ, KERAS_BACKEND=light_backend())  # lazy names are no backend's
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout == "explain True\n", out.stderr
     code = "import sys, keras_lstm_patterns\nprint('keras' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

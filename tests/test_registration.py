@@ -1,19 +1,19 @@
 """Saved models load whatever the order of `import keras` and `import keras_lstm_patterns`."""
 
-import importlib.util
 import os
 import subprocess
 import sys
 
-import keras
 import pytest
 
 from keras_lstm_patterns import many_to_many, many_to_one
 
-# Registration is Keras's and the package's, not a backend's. The loading process runs on
-# JAX when it is installed: a model saved here, loaded by another backend, as a user who
-# moves backends does; and the process costs 6 s of CPU on JAX against 9 s on TensorFlow.
-LOADER = "jax" if importlib.util.find_spec("jax") else keras.backend.backend()
+from .helpers import light_backend
+
+# Registration is Keras's and the package's, not a backend's: the loading process runs on
+# JAX when it is installed (a model saved here, loaded by another backend, as a user who
+# moves backends does), and costs 6 s of CPU there against 9 s on TensorFlow.
+LOADER = light_backend()
 
 
 @pytest.mark.parametrize(
