@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 
-# A rollout is held in memory and built step by step: at most this many steps.
-MAX_STEPS = 10**7
+# A rollout is held in memory and built step by step: a horizon of at most this many steps.
+MAX_HORIZON = 10**7
 
 
 def _values(
@@ -127,7 +127,7 @@ def seasonal_naive_rollout(history: Any, horizon: int, period: int = 12) -> np.n
     """
     h = _values("history", history, ndims=(1, 2))
     period = check_int("period", period, high=len(h), context=f" for {len(h)} history steps")
-    horizon = check_int("horizon", horizon, high=MAX_STEPS)
+    horizon = check_int("horizon", horizon, high=MAX_HORIZON)
     return h[-period:][np.arange(horizon) % period]
 
 
@@ -145,7 +145,7 @@ def seasonal_random_walk_rollout(
     """
     h = np.log(_values("history", history, positive=True))
     period = check_int("period", period, high=len(h) - 1, context=f" for {len(h)} history steps")
-    horizon = check_int("horizon", horizon, high=MAX_STEPS)
+    horizon = check_int("horizon", horizon, high=MAX_HORIZON)
     w = np.zeros(horizon) if corrections is None else _values("corrections", corrections)
     if w.shape != (horizon,):
         fail("corrections", f"{horizon} values, one per step", None, shown=f"shape {w.shape}")
@@ -171,7 +171,7 @@ def autoregression_rollout(
     """
     h = _values("history", history)
     order = check_int("order", order, high=(len(h) - 1) // 2)
-    horizon = check_int("horizon", horizon, high=MAX_STEPS)
+    horizon = check_int("horizon", horizon, high=MAX_HORIZON)
     real = isinstance(ridge, numbers.Real) and not isinstance(ridge, bool | np.bool_)
     if not (real and np.isfinite(ridge) and ridge >= 0):
         fail("ridge", "a finite number >= 0", ridge)

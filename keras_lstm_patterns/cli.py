@@ -140,7 +140,10 @@ def _sizes_table() -> str:
     width = max(map(len, PATTERNS))
     for pat in PATTERNS.values():
         lines.append(f"  {pat.name:{width}s}  " + " ".join(map(_option, pat.sizes)))
-    lines.append("a saved model (PATH.keras) takes only --steps, for a free steps axis")
+    lines.append(
+        "a saved model (PATH.keras) takes --steps, for a free steps axis; a saved generator"
+        " takes --horizon, its new steps"
+    )
     return "\n".join(lines)
 
 
@@ -182,8 +185,15 @@ def _target(args: argparse.Namespace) -> tuple[Any, dict]:
         passed = ("steps",) if pat.length == "horizon" else ()
         return name, _sizes(args, pat.sizes, f"pattern {name!r}", passed=passed)
     _check_target(name)
-    sizes = _sizes(args, ("steps",), "a saved model")
+    sizes = _sizes(args, ("steps", "horizon"), "a saved model")
     model = _load_model(Path(name))
+    if sizes and _is_generator(model):
+        return model, sizes  # --horizon; --steps goes on for the package to refuse by name
+    if "horizon" in sizes:
+        raise UsageError(
+            f"--horizon {sizes['horizon']}: {Path(name).name} is not a generator; --horizon "
+            "counts a generator's new steps, --steps sets a free steps axis"
+        )
     if "steps" in sizes:
         fixed = _fixed_steps(model)
         if fixed is not None and fixed != sizes["steps"]:
@@ -192,6 +202,18 @@ def _target(args: argparse.Namespace) -> tuple[Any, dict]:
                 f"{fixed}; --steps sets only a free one (an input shape (None, features))"
             )
     return model, sizes
+
+
+def _is_generator(model: Any) -> bool:
+    """Whether a loaded model is a generator (the ``generate`` pattern), whose length is
+    its new steps, ``horizon``."""
+    from ._patterns import PATTERNS
+    from .explaining import pattern_of, recurrent_layers
+
+    if not recurrent_layers(model):
+        return False
+    name = pattern_of(model)
+    return name is not None and PATTERNS[name].length == "horizon"
 
 
 def _check_target(name: str) -> None:

@@ -165,13 +165,15 @@ def _resolve(
                 shown=f"model {model_or_pattern.name!r}, which is not one of them",
             )
         pat = PATTERNS[name]
-        length = _check_length(PATTERNS[drive] if drive is not None else None, sizes)
+        # a generator, or a model driven as one, counts its new steps in `horizon`
+        driven = PATTERNS[drive] if drive is not None else pat
+        length = _check_length(driven if driven.length == "horizon" else None, sizes)
         if length == "steps" and sizes.get("horizon") is not None:
             fail(
                 "horizon",
-                "given only with `drive='generate'` or `'forecast'` (the new steps of a "
-                "model driven by feeding its outputs back); a model's free steps axis is "
-                "set with `steps`",
+                "given only for a generator or with `drive='generate'` or `'forecast'` "
+                "(the new steps of a model driven by feeding its outputs back); a "
+                "model's free steps axis is set with `steps`",
                 sizes["horizon"],
             )
         # the steps drawn: the output's when one vector is repeated to each, else the input's
@@ -410,16 +412,19 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
             ``horizon``, the new steps, and ``history`` for ``generate`` and
             ``forecast``); with a model whose steps are free, ``steps`` sets how many to
             draw, and ``drive="generate"`` or ``"forecast"`` draws the feedback loop,
-            its new steps set by ``horizon`` (and ``history``) instead.
+            its new steps set by ``horizon`` (and ``history``) instead; a generator
+            model (the ``generate`` pattern) counts its new steps in ``horizon`` too.
 
     Returns:
         A :class:`Drawing` with the counts of boxes and arrows read from the figure.
 
     Raises:
         TypeError: ``path`` is not a str or ``pathlib.Path``; ``steps`` for ``generate``
-            or ``forecast`` or with ``drive``, refused naming ``horizon``.
+            or ``forecast``, a generator model or with ``drive``, refused naming
+            ``horizon``.
         ValueError: another suffix, ``path`` is a folder or lies under a file, an
-            unknown pattern or ``drive``, sizes the pattern does not take.
+            unknown pattern or ``drive``, sizes the pattern does not take, ``horizon``
+            for a model that is neither a generator nor given a ``drive``.
 
     >>> import pathlib, tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -437,13 +442,13 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
     if drive is not None:
         check_choice("drive", drive, ("generate", "forecast"))
     given = sizes.pop("history", None) if not isinstance(model_or_pattern, str) else None
-    pat, model, steps = _resolve(model_or_pattern, sizes, drive)
+    pat, model, length = _resolve(model_or_pattern, sizes, drive)  # steps or horizon
     if drive is not None:
         pat = PATTERNS[drive]
     history = _history(pat, sizes, given)
     warmup = pat.drive == "forecast"
     # forecast: `history` known steps, then each new step but the last is fed back
-    cols = _columns(history + steps - 1 if warmup else steps)
+    cols = _columns(history + length - 1 if warmup else length)
     drawn = (keras.layers.InputLayer, keras.layers.Masking, keras.layers.Dropout)
     layers = [la for la in flat_layers(model) if not isinstance(la, drawn)]
     fig, ax = plt.subplots(figsize=(1.5 * len(cols) + 4.0, 0.8 * (3 + len(layers)) + 0.6))
@@ -455,7 +460,7 @@ def diagram(model_or_pattern: keras.Model | str, path: str | Path, **sizes: Any)
         current = _draw_layer(u, layer, current)
     u.y += 1.0
     _draw_outputs(u, model, current)
-    summary = pat.summary.format(steps=steps, horizon=steps, history=history)
+    summary = pat.summary.format(steps=length, horizon=length, history=history)
     title = pat.name.replace("_", "-") + ": " + summary
     return _finish(fig, ax, path, cols, title)
 

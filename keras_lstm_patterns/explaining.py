@@ -377,7 +377,8 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
             (``PATTERNS[name].sizes``: ``steps``, ``features``, ``units``, ``outputs``,
             ``latent``, ``vocab_size``, ``batch_size``, ``cell``...; ``generate`` and
             ``forecast`` take ``horizon``, their new steps, and ``history``); with a
-            model whose steps axis is free, ``steps`` sets how many it reads.
+            model whose steps axis is free, ``steps`` sets how many it reads; with a
+            generator model (the ``generate`` pattern), ``horizon`` sets its new steps.
 
     Returns:
         The text: a first line naming the pattern (or saying the model is none of
@@ -385,11 +386,11 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
         parameter count), then the rules, written with the model's own sizes.
 
     Raises:
-        TypeError: ``steps`` for ``generate`` or ``forecast``, refused naming
-            ``horizon`` (an ``ArgumentTypeError``).
+        TypeError: ``steps`` for ``generate`` or ``forecast`` or a generator model,
+            refused naming ``horizon`` (an ``ArgumentTypeError``).
         ValueError: an unknown pattern, sizes it does not take or out of range (``steps``
-            below 1...), ``horizon`` with a model, a model with no input shape yet or no
-            recurrent layer.
+            below 1...), ``horizon`` with a model that is not a generator, a model with
+            no input shape yet or no recurrent layer.
 
     >>> print(explain("many_to_one", steps=5, features=2, units=8).splitlines()[0])
     many-to-one: 5 steps in, one vector out (return_sequences=False)
@@ -410,14 +411,18 @@ def explain(model_or_pattern: keras.Model | str, **sizes: Any) -> str:
         model = require_built(model_or_pattern)
         name = pattern_of(model)
         pattern = PATTERNS[name] if name is not None else None
-        if sizes.get("horizon") is not None:
+        if _check_length(pattern, sizes) == "horizon":  # a generator: its new steps
+            length = sizes.get("horizon")
+        elif sizes.get("horizon") is not None:
             fail(
                 "horizon",
-                "left out for a model: its free steps axis is set with `steps` (`horizon` "
-                "counts the new steps of the patterns generate and forecast)",
+                "left out for a model that is not a generator: its free steps axis is set "
+                "with `steps` (`horizon` counts the new steps of the patterns generate and "
+                "forecast)",
                 sizes["horizon"],
             )
-        length = _steps(model, pattern, sizes.get("steps"))
+        else:
+            length = _steps(model, pattern, sizes.get("steps"))
     else:
         fail(
             "model_or_pattern",

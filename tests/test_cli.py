@@ -347,7 +347,25 @@ def test_explain_and_diagram_a_saved_pattern(tmp_path, capsys):
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
     assert "wrote" in capsys.readouterr().out
     err = one_line_error(capsys, ["explain", path, "--units", "4"])
-    assert err == "klp explain: error: a saved model takes --steps; not --units\n"
+    assert err == "klp explain: error: a saved model takes --steps, --horizon; not --units\n"
+    err = one_line_error(capsys, ["explain", path, "--horizon", "3"])
+    assert err == (
+        "klp explain: error: --horizon 3: m.keras is not a generator; --horizon counts a "
+        "generator's new steps, --steps sets a free steps axis\n"
+    )
+
+
+def test_a_saved_generator_counts_its_new_steps_in_horizon(tmp_path, capsys):
+    from keras_lstm_patterns import stateful_generator
+
+    path = saved(tmp_path, stateful_generator(2, units=4), "g.keras")
+    assert main(["explain", path, "--horizon", "3"]) == 0
+    assert capsys.readouterr().out.startswith("generate: one step in, 3 new steps out")
+    err = one_line_error(capsys, ["explain", path, "--steps", "3"])
+    assert err == (
+        f"klp explain: error: --steps must be written --horizon for {path}: --horizon counts "
+        "the new steps, --steps the time steps a sample reads. Received: --steps 3\n"
+    )
 
 
 def test_a_saved_model_outside_the_patterns(tmp_path, capsys):

@@ -144,8 +144,10 @@ def test_diagram_of_a_model_reads_its_flags(tmp_path):
     assert d.path.read_text().startswith("<?xml")
     assert d.boxes["cell"] == 12 and d.boxes["output"] == 1 and d.boxes["head"] == 1
     m2 = many_to_many(None, 3, 5, outputs=3, stateful=True, batch_size=2)
-    d2 = diagram(m2, tmp_path / "m2.png", steps=4)
+    # stateful, as many outputs as features: a generator, its new steps counted in horizon
+    d2 = diagram(m2, tmp_path / "m2.png", horizon=4)
     assert d2.boxes["output"] == 4 and d2.arrows["stateful"] == 1 and d2.boxes["head"] == 4
+    assert d2.arrows["feedback"] == 3 and d2.title.startswith("generate: ")
     d3 = diagram(stateful_generator(2), tmp_path / "g.png", horizon=4, drive="generate")
     assert d3.arrows["feedback"] == 3
     ae = seq2seq_autoencoder(4, 2, latent=3)
@@ -320,15 +322,25 @@ def test_horizon_is_refused_for_a_picture_that_is_not_driven(tmp_path):
         diagram("many_to_one", tmp_path / "x.png", horizon=3)
     with pytest.raises(
         ValueError,
-        match=r"`horizon` must be given only with `drive='generate'` or `'forecast'` \(the new "
-        r"steps of a model driven by feeding its outputs back\); a model's free steps axis is "
-        r"set with `steps`\. Received: horizon=3",
+        match=r"`horizon` must be given only for a generator or with `drive='generate'` or "
+        r"`'forecast'` \(the new steps of a model driven by feeding its outputs back\); a "
+        r"model's free steps axis is set with `steps`\. Received: horizon=3",
     ):
-        diagram(stateful_generator(2), tmp_path / "x.png", horizon=3)
+        diagram(many_to_one(None, 2, 3), tmp_path / "x.png", horizon=3)
     assert list(tmp_path.iterdir()) == []
     assert diagram(many_to_one(None, 2, 3), tmp_path / "x.png", steps=3).columns == [1, 2, 3]
-    # without drive=, a generator model's own free steps axis is steps, as before
-    assert diagram(stateful_generator(2), tmp_path / "g.png", steps=3).columns == [1, 2, 3]
+
+
+def test_a_generator_model_counts_its_new_steps_in_horizon(tmp_path):
+    """Without drive=, a generator model draws the generate picture, its new steps set
+    by `horizon` as for the pattern by name; `steps` is refused naming `horizon`."""
+    gen = diagram(stateful_generator(2, units=32), tmp_path / "g.png", horizon=3)
+    by_name = diagram("generate", tmp_path / "n.png", horizon=3, features=2, units=32)
+    assert gen.columns == [1, 2, 3] and gen.title == by_name.title
+    assert gen.path.read_bytes() == by_name.path.read_bytes()
+    with pytest.raises(TypeError, match=RENAMED):
+        diagram(stateful_generator(2), tmp_path / "s.png", steps=4)
+    assert not (tmp_path / "s.png").exists()
 
 
 def test_the_pictures_of_a_driven_pattern_and_of_its_model_are_the_same(tmp_path):

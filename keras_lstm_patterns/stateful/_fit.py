@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _backends
 from .._checks import check_int, check_optional_int, fail
+from .._compile import is_compiled
 from ..windows import stateful_chunks
 from ._checks import _fixed_batch, _real_array, _refuse_replicas, _require_stateful
 from ._states import reset_states
@@ -161,7 +162,7 @@ def _keras_fit_needed(
     model: keras.Model, y: Any, callbacks: list, fit_kwargs: dict[str, Any]
 ) -> str | None:
     """Why ``fit_stateful`` must train through Keras's ``fit``, or None."""
-    if not getattr(model, "compiled", False) or model.optimizer is None:
+    if not is_compiled(model):
         return "the model is not compiled (Keras's fit says so)"
     if y is None:
         return "y=None"
