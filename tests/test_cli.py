@@ -147,9 +147,13 @@ def test_help_has_an_example(sub, capsys):
 
 
 def test_recipe_runs_quick(tmp_path):
-    p = klp("recipe", "text_next_token", "--quick", "--out", str(tmp_path))  # the quickest
+    """The quickest recipe through `klp recipe`, checked as test_recipes.py checks the
+    others' quick runs (which run in the test's own process)."""
+    from .test_recipes import THROUGH_KLP, check_quick_run
+
+    p = klp("recipe", THROUGH_KLP, "--quick", "--out", str(tmp_path))
     assert p.returncode == 0, p.stderr[-2000:]
-    assert (tmp_path / "results.json").exists()
+    check_quick_run(THROUGH_KLP, p.stdout, tmp_path)
 
 
 def test_docs_is_deterministic(tmp_path):
