@@ -9,7 +9,8 @@ JOBS ?= auto
 
 # The extras `make test` installs into .venv, and those `make demo` needs. jax is in the
 # test install for the multi-process tests (tests/test_multiprocess.py start JAX
-# processes); TensorFlow then imports it too, about 1.4 s more CPU per `import tensorflow`.
+# processes) and for child processes whose subject is no backend's (tests/helpers.py,
+# light_backend); TensorFlow then imports it too, about 1.1 s more CPU per import.
 TEST_EXTRAS := tensorflow,jax,classical,test
 DEMO_EXTRAS := tensorflow,classical
 
@@ -104,6 +105,11 @@ test-min: $(MVENV)/.installed
 # minutes: it downloads TensorFlow unless pip's cache has it). Not part of `make test`.
 test-wheel: $(VENV)/.installed-test
 	KLP_TEST_WHEEL=1 $(PY) -m pytest -p no:randomly tests/test_wheel.py
+
+# The checks `make test` starts with, alone.
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 format: $(VENV)/.installed-test
 	$(PY) -m ruff format .

@@ -16,7 +16,7 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) >= (os.cpu_count() or 1
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # Compiled programs kept between runs, in .pytest_cache (rm -r .pytest_cache forgets them):
 # fit_stateful compiles each model's epochs with XLA (2-3 s a program on CPU) and many
-# tests compile the same program; JAX's cache serves the multi-process tests' processes.
+# tests compile the same program; JAX's cache serves the JAX child processes.
 # tests/test_stateful_fit.py: 138 s of CPU with an empty cache, 94 s with a warm one.
 CACHE = Path(__file__).resolve().parent / ".pytest_cache"
 if "tf_xla_persistent_cache_directory" not in os.environ.get("TF_XLA_FLAGS", ""):

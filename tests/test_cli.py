@@ -1,4 +1,5 @@
-"""Each subcommand in a subprocess, its output and exit code checked."""
+"""Each subcommand, in this process (``main``) or a new one (``klp``), its output and exit
+code checked."""
 
 import os
 import subprocess

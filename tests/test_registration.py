@@ -12,7 +12,7 @@ from .helpers import light_backend
 
 # Registration is Keras's and the package's, not a backend's: the loading process runs on
 # JAX when it is installed (a model saved here, loaded by another backend, as a user who
-# moves backends does), and costs 6 s of CPU there against 9 s on TensorFlow.
+# moves backends does), at about half the CPU (tests/helpers.light_backend).
 LOADER = light_backend()
 
 
