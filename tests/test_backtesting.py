@@ -523,6 +523,18 @@ def test_score_refuses_nan_forecasts_and_repeated_rows():
     np.testing.assert_allclose(twice_named.loc["again"].to_numpy(), once.loc["toy"].to_numpy())
 
 
+def test_conformal_pools_the_runs_of_several_seeds_told_apart_by_a_seed_column():
+    f = persistence_forecaster()
+    frame = backtest(f, Y, horizon=2, origins=[34, 36])
+    calib = backtest(f, Y, horizon=2, origins=list(range(2, 30)))
+    with pytest.raises(ValueError, match=r"`calibration` must be one row per model, origin"):
+        conformal(pd.concat([calib, calib]), frame)
+    pooled = pd.concat([calib.assign(seed=0), calib.assign(seed=1)], ignore_index=True)
+    out = conformal(pooled, frame, coverage=0.8)
+    assert len(out) == len(frame) and np.isfinite(out[["lower", "upper"]]).all().all()
+    assert (out["lower"] <= out["forecast"]).all() and (out["forecast"] <= out["upper"]).all()
+
+
 def test_conformal_refuses_a_calibration_without_the_feature_column():
     two = np.c_[Y, 2 * Y]
     f = persistence_forecaster()

@@ -166,7 +166,7 @@ def _check_frame(name: str, frame: Any) -> pd.DataFrame:
                 None,
                 shown=f"{name}.loc[{_plain(frame.index[k])!r}, {column!r}]={_plain(values[k])!r}",
             )
-    keys = [c for c in ("model", "origin", "entity", "feature", "step") if c in frame]
+    keys = [c for c in ("model", "seed", "origin", "entity", "feature", "step") if c in frame]
     repeated = frame.duplicated(subset=keys)
     if repeated.any():
         k = int(np.argmax(repeated.to_numpy()))
@@ -462,7 +462,8 @@ def score(
 
     Args:
         frame: :func:`backtest` output, or several concatenated (``pd.concat``), one row
-            per model, origin, entity, feature and step.
+            per model, origin, entity, feature and step (and ``seed``, a column that
+            tells apart the runs of several seeds pooled in one frame).
         series: the series the frame was backtested on (it gives the history before
             each origin; the frame's ``actual`` column is checked against it).
         season: the seasonal period of the naive forecast that scales MASE.
@@ -620,7 +621,8 @@ def conformal(
 
     Args:
         calibration: :func:`backtest` output at origins before those of ``frame``, with
-            the same models and steps.
+            the same models and steps; the runs of several seeds pooled carry a ``seed``
+            column (one row per model, seed, origin and step).
         frame: the :func:`backtest` output to put intervals around.
         coverage: the nominal coverage, in (0, 1).
         relative: scale the errors by the forecast.
