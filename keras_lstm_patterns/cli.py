@@ -187,13 +187,8 @@ def _target(args: argparse.Namespace) -> tuple[Any, dict]:
     _check_target(name)
     sizes = _sizes(args, ("steps", "horizon"), "a saved model")
     model = _load_model(Path(name))
-    if sizes and _is_generator(model):
-        return model, sizes  # --horizon; --steps goes on for the package to refuse by name
-    if "horizon" in sizes:
-        raise UsageError(
-            f"--horizon {sizes['horizon']}: {Path(name).name} is not a generator; --horizon "
-            "counts a generator's new steps, --steps sets a free steps axis"
-        )
+    # --horizon (a generator's new steps) and --steps go on: explain and diagram refuse the
+    # one a model does not take by name, as they do in Python
     if "steps" in sizes:
         fixed = _fixed_steps(model)
         if fixed is not None and fixed != sizes["steps"]:
@@ -202,18 +197,6 @@ def _target(args: argparse.Namespace) -> tuple[Any, dict]:
                 f"{fixed}; --steps sets only a free one (an input shape (None, features))"
             )
     return model, sizes
-
-
-def _is_generator(model: Any) -> bool:
-    """Whether a loaded model is a generator (the ``generate`` pattern), whose length is
-    its new steps, ``horizon``."""
-    from ._patterns import PATTERNS
-    from .explaining import pattern_of, recurrent_layers
-
-    if not recurrent_layers(model):
-        return False
-    name = pattern_of(model)
-    return name is not None and PATTERNS[name].length == "horizon"
 
 
 def _check_target(name: str) -> None:

@@ -355,8 +355,9 @@ def test_explain_and_diagram_a_saved_pattern(tmp_path, capsys):
     assert err == "klp explain: error: a saved model takes --steps, --horizon; not --units\n"
     err = one_line_error(capsys, ["explain", path, "--horizon", "3"])
     assert err == (
-        "klp explain: error: --horizon 3: m.keras is not a generator; --horizon counts a "
-        "generator's new steps, --steps sets a free steps axis\n"
+        "klp explain: error: `horizon` must be left out for a model that is not a generator: "
+        "its free steps axis is set with `steps` (`horizon` counts the new steps of the "
+        "patterns generate and forecast). Received: horizon=3\n"
     )
 
 
