@@ -12,15 +12,18 @@ PyTorch (a plain loop over Keras's `train_step`, each state variable given a fre
 (`--only` picks them, 3 4 5 by default; rows 0 and 1 always run):
 
 2. the step wrapped in `torch.compile(model.train_step)`, as Keras's own trainer does for
-   `compile(jit_compile=True)`. TorchDynamo cannot trace the `Parameter` constructor of
-   each state write (writing the state in place instead fails backpropagation for
-   LSTM/GRU on PyTorch), nor `loss.backward()`: it breaks the graph there and runs the
-   functions around the writes eagerly;
-3. the same with the states rebound as plain tensors: only `loss.backward()` breaks the
-   graph;
+   `compile(jit_compile=True)`, the states still rebound as `torch.nn.Parameter`s.
+   TorchDynamo cannot trace the `Parameter` constructor of each state write (writing the
+   state in place instead fails backpropagation for LSTM/GRU on PyTorch), nor
+   `loss.backward()`: it breaks the graph there and runs the functions around the writes
+   eagerly;
+3. what `fit_stateful` runs for a model compiled with `jit_compile=True`: the compiled
+   step with the states rebound as plain tensors, so that only `loss.backward()` breaks
+   the graph;
 4. the states rebound as plain tensors, eager;
 5. `torch.set_num_threads(1)` for the run (restored afterwards).
 
+Each row checks after every epoch that the states hold the kind of tensor it names.
 The rows take turns, one epoch each in a rotated order, so that a change of load on a
 shared machine falls on all of them; the `fit_stateful` rows run what it runs for
 `batch_size=1` (`_backends.train_epochs` on one group of `len(x)` batches, one epoch per
@@ -35,19 +38,20 @@ Measured on 2 shared cores, 8 epochs, one process per compiled row, losses equal
 3.1e-07 relative: row 2 1.04x-1.05x the current path after a 72-81 s compilation; row 3
 2.22x after 42 s (load average about 5) and 2.95x after 25 s (load about 2); row 4
 1.00x-1.15x; row 5 0.59x-1.09x (noise). The tutorial loop ran at 0.86x-0.90x the current
-path.
+path. Again on 2 idle cores (2026-11-30, keras 3.15.1, torch 2.13.0): row 2 1.00x after
+44 s, row 3 4.47x after 21 s, row 4 1.02x, row 5 0.97x, the tutorial loop 0.78x-0.80x.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -57,39 +61,8 @@ from _common import table
 from stateful_fit import airline_case
 
 from keras_lstm_patterns import _backends, many_to_one, stateful
-from keras_lstm_patterns._backends._common import carried, plain_logs
+from keras_lstm_patterns._backends import torch as backend
 from keras_lstm_patterns._model import stateful_layers
-
-
-def compiled_epochs(model: keras.Model, layers: list, svars: list, data: Any) -> Callable:
-    """`_backends.torch.epochs` with Keras's `train_step` wrapped in `torch.compile`."""
-    import torch
-
-    from keras_lstm_patterns._backends import torch as backend
-
-    xf, yf, xr, yr = (None if a is None else keras.ops.convert_to_tensor(a) for a in data)
-    groups, per_group = xf.shape[0], xf.shape[1]
-    zeros = [keras.ops.zeros(v.shape, v.dtype) for v in svars]
-    train_step = torch.compile(model.train_step)
-
-    def run(n: int) -> list[dict[str, Any]]:
-        out = []
-        model.train()
-        with carried(model, layers, backend.carrying):
-            for _ in range(n):
-                model.reset_metrics()
-                for g in range(groups):
-                    for v, z in zip(svars, zeros):
-                        v.assign(z)
-                    for k in range(per_group):
-                        train_step((xf[g, k], yf[g, k]))
-                    if xr is not None:
-                        train_step((xr[g], yr[g]))
-                out.append(plain_logs(model.get_metrics_result()))
-        model.eval()
-        return out
-
-    return run
 
 
 @contextlib.contextmanager
@@ -105,22 +78,31 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def plain_tensor_rebind(variable: Any, value: Any) -> None:
-    """`_keras_private.rebind_torch_value` with a plain tensor instead of a new
-    `torch.nn.Parameter` (TorchDynamo cannot trace the Parameter constructor)."""
+def parameter_states() -> contextlib.AbstractContextManager:
+    """Within the block the compiled path rebinds states as ``torch.nn.Parameter`` (as
+    the eager path does) instead of plain tensors."""
+    return mock.patch.object(backend, "rebind_torch_tensor", backend.rebind_torch_value)
+
+
+def plain_tensor_states() -> contextlib.AbstractContextManager:
+    """Within the block the eager path rebinds states as plain tensors (as the compiled
+    path does)."""
+    plain = functools.partial(backend.carrying, rebind=backend.rebind_torch_tensor)
+    return mock.patch.object(backend, "carrying", plain)
+
+
+def states_are_parameters(model: keras.Model) -> bool:
+    """Whether the model's state variables hold ``torch.nn.Parameter`` values (the
+    check that a row ran the rebinding it names)."""
     import torch
 
-    old = variable._value
-    with torch.no_grad():
-        fresh = torch.as_tensor(value, dtype=old.dtype, device=old.device)
-        variable._value = fresh.detach().clone()
-
-
-def plain_tensors() -> contextlib.AbstractContextManager:
-    """Within the block the torch backend rebinds states as plain tensors."""
-    from keras_lstm_patterns._backends import torch as backend
-
-    return mock.patch.object(backend, "rebind_torch_value", plain_tensor_rebind)
+    kinds = {
+        isinstance(v._value, torch.nn.Parameter)
+        for layer in stateful_layers(model)
+        for v in keras.tree.flatten(layer.states)
+    }
+    assert len(kinds) == 1, "the state variables are rebound two ways"
+    return kinds.pop()
 
 
 def main(epochs: int = 8, only: tuple[int, ...] = (3, 4, 5)) -> str:
@@ -130,10 +112,10 @@ def main(epochs: int = 8, only: tuple[int, ...] = (3, 4, 5)) -> str:
         raise SystemExit("--epochs must be at least 2 (the first epoch is reported apart)")
     x, y, weights = airline_case()  # stateful_fit.py's part 1, the same weights
 
-    def build() -> keras.Model:
+    def build(jit_compile: bool | str = "auto") -> keras.Model:
         model = many_to_one(3, 1, 4, outputs=1, stateful=True, batch_size=1)
         model.set_weights(weights)
-        model.compile(optimizer="adam", loss="mean_squared_error")
+        model.compile(optimizer="adam", loss="mean_squared_error", jit_compile=jit_compile)
         return model
 
     def tutorial() -> Callable[[], float]:
@@ -146,39 +128,41 @@ def main(epochs: int = 8, only: tuple[int, ...] = (3, 4, 5)) -> str:
 
         return epoch
 
-    def compiled_fit(
-        setup: contextlib.AbstractContextManager, around: Callable[[], Any]
+    def fit_path(
+        jit_compile: bool | str,
+        parameters: bool,
+        setup: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+        around: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     ) -> Callable[[], float]:
-        # what fit_stateful(model, x, y, batch_size=1) runs: one group of len(x) batches
-        model = build()
+        # what fit_stateful(model, x, y, batch_size=1) runs: one group of len(x) batches;
+        # the runner picks its step and state rebinding when it is made (under `setup`)
+        model = build(jit_compile)
         full = tuple(a.reshape(1, len(a), 1, *a.shape[1:]) for a in (x, y))
-        with setup:
+        with setup():
             run = _backends.train_epochs(model, stateful_layers(model), full, None)
 
         def epoch() -> float:
             with around():
-                return run(1)[0]["loss"]
+                loss = run(1)[0]["loss"]
+            if states_are_parameters(model) != parameters:
+                raise SystemExit(f"a row did not rebind its states as it says ({jit_compile=})")
+            return loss
 
         return epoch
 
-    compile_step = mock.patch.object(_backends._impl, "epochs", compiled_epochs)
     paths = {
         "tutorial loop (fit(epochs=1) + reset)": tutorial,
-        "fit_stateful, current PyTorch path": lambda: compiled_fit(
-            contextlib.nullcontext(), contextlib.nullcontext
+        "fit_stateful, current PyTorch path": lambda: fit_path("auto", True),
+        "fit_stateful, torch.compile(model.train_step), Parameter states": lambda: fit_path(
+            True, True, parameter_states
         ),
-        "fit_stateful, torch.compile(model.train_step)": lambda: compiled_fit(
-            compile_step, contextlib.nullcontext
+        "fit_stateful, jit_compile=True (torch.compile, plain-tensor states)": lambda: fit_path(
+            True, False
         ),
-        "fit_stateful, torch.compile, states as plain tensors": lambda: compiled_fit(
-            compile_step, plain_tensors
+        "fit_stateful, states as plain tensors (eager)": lambda: fit_path(
+            "auto", False, plain_tensor_states
         ),
-        "fit_stateful, states as plain tensors (eager)": lambda: compiled_fit(
-            contextlib.nullcontext(), plain_tensors
-        ),
-        "fit_stateful, torch.set_num_threads(1)": lambda: compiled_fit(
-            contextlib.nullcontext(), one_thread
-        ),
+        "fit_stateful, torch.set_num_threads(1)": lambda: fit_path("auto", True, around=one_thread),
     }
     paths = {name: make() for k, (name, make) in enumerate(paths.items()) if k < 2 or k in only}
     names = list(paths)

@@ -15,7 +15,7 @@ the same weights, without the set-up. For any other model they raise
 ``NotImplementedError`` and the generic pure call runs (eager, without gradients).
 ``epochs`` is a plain loop over Keras's ``train_step`` on tensors converted once; for a
 model compiled with ``jit_compile=True`` the step is wrapped in ``torch.compile``, as
-Keras's own trainer does (``benchmarks/torch_compile.py``: 2.2x to 3.9x the eager epoch
+Keras's own trainer does (``benchmarks/torch_compile.py``: 2.2x to 4.5x the eager epoch
 after a compilation of 20 to 45 s, equal losses; each new model compiles again, and from
 about the fifth in one process TorchDynamo's recompile limit leaves the step eager;
 "auto" stays eager, as in Keras). PyTorch
