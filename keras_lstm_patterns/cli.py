@@ -20,12 +20,13 @@ is printed, no picture is drawn).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import stat
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -61,6 +62,34 @@ def _run_script() -> None:
 
 class UsageError(Exception):
     """A mistake in the command: printed as one line, exit code 2."""
+
+
+@contextlib.contextmanager
+def _user_file() -> Iterator[None]:
+    """Around reading or writing a file the command line named: the system's refusal
+    (no permission, a full disk, ...) becomes a usage error of one line. An ``OSError``
+    anywhere else is a bug and keeps its traceback."""
+    try:
+        yield
+    except OSError as err:
+        raise UsageError(_one_line(err)) from None
+
+
+def _raised_in_package(err: BaseException | None) -> bool:
+    """Whether ``err``, or an error it was raised from (Keras wraps some), came through
+    the package's own code (not this module)."""
+    here = Path(__file__).resolve()
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        tb = err.__traceback__
+        while tb is not None:
+            file = Path(tb.tb_frame.f_code.co_filename).resolve()
+            if file != here and here.parent in file.parents:
+                return True
+            tb = tb.tb_next
+        err = err.__cause__ or err.__context__
+    return False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -249,7 +278,7 @@ def _model_file_problem(path: Path) -> str | None:
         if "config.json" not in names:
             return f"{path.name} is a zip archive but not a Keras model (no config.json in it)"
         return None
-    with open(path, "rb") as f:
+    with _user_file(), open(path, "rb") as f:
         head = f.read(2048 + 8)
     if not any(head[at : at + 8] == HDF5_SIGNATURE for at in (0, 512, 1024, 2048)):
         return (
@@ -269,8 +298,11 @@ def _load_model(path: Path) -> Any:
     import keras
 
     try:
-        return keras.saving.load_model(path, compile=False)
+        with _user_file():
+            return keras.saving.load_model(path, compile=False)
     except Exception as err:  # Keras raises many kinds for a file it cannot read
+        if _raised_in_package(err):  # the package's own layers failed (a nested
+            raise  # PatternModel is called while Keras rebuilds the model): a bug
         reason = " ".join(str(err).split())[:300] or type(err).__name__
         raise UsageError(f"{path.name} could not be read as a Keras model ({reason})") from None
 
@@ -326,7 +358,8 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        drawing = diagram(target, args.output, **sizes)
+        with _user_file():
+            drawing = diagram(target, args.output, **sizes)
     except ArgumentError as err:
         raise _size_refusal(err, args.pattern) from None
     print(f"wrote {drawing.path}: {drawing.title}")
@@ -340,11 +373,12 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     out = Path(args.folder)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file; give a folder for the pictures")
-    for name, pat in PATTERNS.items():
-        d = diagram(name, out / f"{name}.png", **pat.picture_sizes())
+    with _user_file():
+        for name, pat in PATTERNS.items():
+            d = diagram(name, out / f"{name}.png", **pat.picture_sizes())
+            print(f"wrote {d.path}")
+        d = diagram_batches((3, 6, 2), 2, out / "stateful_batches.png")
         print(f"wrote {d.path}")
-    d = diagram_batches((3, 6, 2), 2, out / "stateful_batches.png")
-    print(f"wrote {d.path}")
     return 0
 
 
@@ -413,7 +447,8 @@ def _read_csv(path: Path, *, sep: str = ",", decimal: str = ".", na_values: Any 
             f"--sep and --decimal are both {sep!r}; a column separator cannot also mark decimals"
         )
     try:
-        return pd.read_csv(path, sep=sep, decimal=decimal, na_values=list(na_values) or None)
+        with _user_file():
+            return pd.read_csv(path, sep=sep, decimal=decimal, na_values=list(na_values) or None)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UsageError(f"{path.name} could not be read as a CSV text file ({reason})") from None
@@ -988,9 +1023,10 @@ def _one_line(err: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``klp`` command; a usage error prints one line, never a traceback.
 
-    Usage errors are ours (``UsageError``), the package's refusals (``ArgumentError``,
-    which carries the argument's name, rule and value), and files that cannot be read or
-    written (``OSError``). Any other exception is a bug and keeps its traceback.
+    Usage errors are ours (``UsageError``; among them a file the command line named that
+    the system will not read or write) and the package's refusals (``ArgumentError``,
+    which carries the argument's name, rule and value). Any other exception, an
+    ``OSError`` about another file included, is a bug and keeps its traceback.
 
     Args:
         argv: the command line after ``klp``; ``None`` reads ``sys.argv``.
@@ -1013,7 +1049,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command not in NO_KERAS:
             _quiet_keras()
         return int(args.func(args) or 0)
-    except (UsageError, ArgumentError, OSError) as err:
+    except (UsageError, ArgumentError) as err:
         print(f"klp {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
 

@@ -256,6 +256,34 @@ def test_os_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert err == f"klp diagram: error: Permission denied: {tmp_path / 'm.png'}\n"
 
 
+def test_an_os_error_about_another_file_keeps_its_traceback(tmp_path, monkeypatch):
+    """Only the files the command line named are usage errors; another is a bug."""
+    import keras_lstm_patterns.explaining as explaining
+
+    def lost(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", "/a/file/of/the/package")
+
+    monkeypatch.setattr(explaining, "explain", lost)
+    with pytest.raises(FileNotFoundError, match="of/the/package"):
+        main(["explain", "many_to_one"])
+
+
+def test_a_bug_in_the_package_while_loading_a_model_keeps_its_traceback(tmp_path, monkeypatch):
+    """A file Keras cannot read is one line (below); a failure inside the package's own
+    code while Keras rebuilds a model (a nested PatternModel is called) is a bug."""
+    from keras_lstm_patterns import seq2seq_autoencoder
+    from keras_lstm_patterns.layers import PatternModel
+
+    path = saved(tmp_path, seq2seq_autoencoder(4, 2, encoder_units=3).autoencoder, "s.keras")
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a fault in the package's input check")
+
+    monkeypatch.setattr(PatternModel, "_check_input", broken)
+    with pytest.raises(RuntimeError, match="a fault in the package's input check"):
+        main(["explain", path])
+
+
 def test_diagram_suffix_in_any_case(tmp_path, capsys):
     out = tmp_path / "m.SVG"
     assert main(["diagram", "many_to_one", "-o", str(out), "--steps", "3"]) == 0
