@@ -64,6 +64,23 @@ def _series(series: Any, start: int, need: int, *, positive: bool = False) -> np
 def rmse(actual: Any, predicted: Any) -> float:
     """Root mean squared error, in the data's own units.
 
+    ``sqrt(mean((actual - predicted) ** 2))`` over every element, so a 2-D pair gives one
+    number for all its columns.
+
+    Args:
+        actual: the true values, any array-like of real numbers.
+        predicted: the forecasts, of the same shape as ``actual`` (no broadcasting).
+
+    Returns:
+        The error as a Python ``float`` (0 or more, in the units of ``actual``). NaN in
+        either input, or two empty inputs, give ``nan`` (numpy warns for the empty case).
+
+    Raises:
+        ValueError: ``predicted`` does not have the shape of ``actual`` (an
+            ``ArgumentError`` naming ``predicted``). Values that numpy cannot convert to
+            float64 raise numpy's own ``ValueError``/``TypeError``; finiteness is not
+            checked.
+
     >>> rmse([1.0, 2.0], [1.0, 4.0])
     1.4142135623730951
     """
@@ -77,18 +94,61 @@ def roc_auc(normal_scores: Any, anomaly_scores: Any) -> float:
     """Area under the ROC curve: the chance that an anomaly scores above a normal sample
     (ties count half), the Mann-Whitney statistic.
 
+    Every normal score is compared with every anomaly score: no threshold is chosen.
+    A higher score must mean "more anomalous".
+
+    Args:
+        normal_scores: 1-D array-like of the scores of the normal samples.
+        anomaly_scores: 1-D array-like of the scores of the anomalous samples.
+
+    Returns:
+        The AUC as a Python ``float`` in [0, 1]: 1 when every anomaly scores above every
+        normal sample, 0.5 for scores that do not separate them.
+
+    Raises:
+        ValueError: either input is not 1-D, is empty, or holds NaN or inf (an
+            ``ArgumentError`` naming it; a score of one sample per row is 1-D).
+        TypeError: either input is not numbers (an ``ArgumentTypeError``).
+
     >>> roc_auc([0.1, 0.2], [0.3, 0.2])
     0.875
     """
-    a = np.asarray(normal_scores, dtype="float64")[:, None]
-    b = np.asarray(anomaly_scores, dtype="float64")[None, :]
-    if a.size == 0 or b.size == 0:
-        fail("scores", "non-empty for both classes", None, shown=f"{a.size} and {b.size} scores")
+    a = _scores("normal_scores", normal_scores)[:, None]
+    b = _scores("anomaly_scores", anomaly_scores)[None, :]
     return float(((b > a).sum() + 0.5 * (b == a).sum()) / (a.size * b.size))
+
+
+def _scores(name: str, scores: Any) -> np.ndarray:
+    """One score per sample: 1-D, non-empty, finite, as float64."""
+    arr = as_array(name, scores, error=TypeError)
+    if arr.ndim != 1 or arr.size == 0:
+        fail(name, "1-D and non-empty, one score per sample", shown=f"{name} of shape {arr.shape}")
+    arr = arr.astype("float64")
+    check_finite(name, arr)
+    return arr
 
 
 def persistence(series: Any, start: int) -> np.ndarray:
     """One step ahead: ``y_hat[t] = y[t-1]`` for ``t >= start``.
+
+    The last observed value is the forecast (the naive, random-walk forecast), computed
+    from the true past at every step.
+
+    Args:
+        series: a 1-D ``(time,)`` array-like (or pandas ``Series`` in time order) of
+            finite real numbers.
+        start: the first time step forecast, between 1 and ``len(series) - 1``.
+
+    Returns:
+        A float64 array ``(len(series) - start,)``: the forecasts of
+        ``series[start:]``, in the series' units (a copy).
+
+    Raises:
+        TypeError: ``series`` is not an array of real numbers (``None``, text, strings,
+            objects, ...; an ``ArgumentTypeError`` naming it).
+        ValueError: ``series`` is not 1-D, holds NaN or inf, or has a decreasing or
+            repeated pandas time index; ``start`` is not an integer in range (each an
+            ``ArgumentError`` naming it).
 
     >>> persistence([1.0, 2.0, 3.0, 4.0], 2)
     array([2., 3.])
@@ -98,7 +158,34 @@ def persistence(series: Any, start: int) -> np.ndarray:
 
 
 def seasonal_naive(series: Any, start: int, period: int = 12) -> np.ndarray:
-    """One step ahead: ``y_hat[t] = y[t - period]``."""
+    """One step ahead: ``y_hat[t] = y[t - period]``.
+
+    The value one season earlier is the forecast, computed from the true past at every
+    step.
+
+    Args:
+        series: a 1-D ``(time,)`` array-like (or pandas ``Series`` in time order) of
+            finite real numbers.
+        start: the first time step forecast, between ``period`` and
+            ``len(series) - 1``.
+        period: the season's length in steps, a positive integer (12 for monthly data
+            with a yearly season).
+
+    Returns:
+        A float64 array ``(len(series) - start,)``: the forecasts of
+        ``series[start:]``, in the series' units (a copy).
+
+    Raises:
+        TypeError: ``series`` is not an array of real numbers (an ``ArgumentTypeError``
+            naming it).
+        ValueError: ``period`` is not a positive integer; ``series`` is not 1-D, holds
+            NaN or inf, or has a decreasing or repeated pandas time index; ``start`` is
+            not an integer in range, or no ``start`` is possible as the series is too
+            short for ``period`` (each an ``ArgumentError`` naming the argument).
+
+    >>> seasonal_naive([1.0, 2.0, 3.0, 4.0, 5.0], 3, period=2)
+    array([2., 3.])
+    """
     y = _series(series, start, check_int("period", period))
     return y[start - period : len(y) - period].copy()
 
@@ -106,7 +193,31 @@ def seasonal_naive(series: Any, start: int, period: int = 12) -> np.ndarray:
 def seasonal_random_walk(series: Any, start: int, period: int = 12) -> np.ndarray:
     """One step ahead on logs, no parameters: the last value times last year's same-month change.
 
-    ``log y_hat[t] = log y[t-1] + log y[t-period] - log y[t-period-1]``.
+    ``log y_hat[t] = log y[t-1] + log y[t-period] - log y[t-period-1]``, computed from
+    the true past at every step.
+
+    Args:
+        series: a 1-D ``(time,)`` array-like (or pandas ``Series`` in time order) of
+            finite real numbers, all above 0.
+        start: the first time step forecast, between ``period + 1`` and
+            ``len(series) - 1``.
+        period: the season's length in steps, a positive integer.
+
+    Returns:
+        A float64 array ``(len(series) - start,)``: the forecasts of
+        ``series[start:]``, in the series' units.
+
+    Raises:
+        TypeError: ``series`` is not an array of real numbers (an ``ArgumentTypeError``
+            naming it).
+        ValueError: ``period`` is not a positive integer; ``series`` is not 1-D, holds
+            NaN, inf or a value at or below 0, or has a decreasing or repeated pandas time
+            index; ``start`` is not an integer in range, or no ``start`` is possible as
+            the series is too short for ``period`` (each an ``ArgumentError`` naming the
+            argument).
+
+    >>> np.round(seasonal_random_walk([1.0, 2.0, 2.0, 4.0, 4.0, 8.0], 3, period=2), 6)
+    array([4., 4., 8.])
     """
     y = _series(series, start, check_int("period", period) + 1, positive=True)
     logy = np.log(y)
@@ -121,6 +232,23 @@ def seasonal_naive_rollout(history: Any, horizon: int, period: int = 12) -> np.n
     A 2-D history ``(time, features)`` gives ``(horizon, features)``: the last ``period``
     rows, repeated. (``horizon`` was called ``steps`` before 0.3.0; ``steps=`` is refused
     with a ``TypeError`` naming it.)
+
+    Args:
+        history: the values before the forecast origin, ``(time,)`` or
+            ``(time, features)`` array-like of finite real numbers.
+        horizon: how many steps to forecast, between 1 and 10,000,000.
+        period: the season's length in steps, between 1 and ``len(history)``.
+
+    Returns:
+        A float64 array ``(horizon,)`` for a 1-D history, ``(horizon, features)`` for a
+        2-D one, in the history's units (a new array).
+
+    Raises:
+        TypeError: ``history`` is not an array of real numbers, or ``steps=`` was passed
+            (each an ``ArgumentTypeError`` naming it).
+        ValueError: ``history`` is not 1-D or 2-D, holds NaN or inf, or has a decreasing
+            or repeated pandas time index; ``period`` or ``horizon`` is not an integer in
+            range (each an ``ArgumentError`` naming the argument).
 
     >>> seasonal_naive_rollout([[1, 10], [2, 20], [3, 30]], 3, period=2).tolist()
     [[2.0, 20.0], [3.0, 30.0], [2.0, 20.0]]
@@ -142,6 +270,29 @@ def seasonal_random_walk_rollout(
     forecasts of what the walk leaves unexplained,
     ``w[t] = log y[t] - log y[t-1] - log y[t-period] + log y[t-period-1]``, integrated
     back to the series.
+
+    Args:
+        history: the values before the forecast origin, a 1-D ``(time,)`` array-like of
+            finite real numbers, all above 0.
+        horizon: how many steps to forecast, between 1 and 10,000,000.
+        period: the season's length in steps, between 1 and ``len(history) - 1``.
+        corrections: ``None`` (no corrections) or ``horizon`` finite real numbers, in log
+            units, added to the log forecast of each step in turn.
+
+    Returns:
+        A float64 array ``(horizon,)`` of forecasts, in the history's units (above 0;
+        ``inf`` if the log forecasts overflow).
+
+    Raises:
+        TypeError: ``history`` or ``corrections`` is not an array of real numbers, or
+            ``steps=`` was passed (each an ``ArgumentTypeError`` naming it).
+        ValueError: ``history`` is not 1-D, holds NaN, inf or a value at or below 0, or
+            has a decreasing or repeated pandas time index; ``period`` or ``horizon`` is
+            not an integer in range; ``corrections`` holds NaN or inf or is not
+            ``horizon`` values (each an ``ArgumentError`` naming the argument).
+
+    >>> np.round(seasonal_random_walk_rollout([1.0, 2.0, 2.0, 4.0], 2, period=2), 6)
+    array([4., 8.])
     """
     h = np.log(_values("history", history, positive=True))
     period = check_int("period", period, high=len(h) - 1, context=f" for {len(h)} history steps")
@@ -164,7 +315,31 @@ def autoregression_rollout(
     ``x[t] = c + a_1 x[t-1] + ... + a_p x[t-p]``, fitted with an optional ridge penalty on
     the ``a`` (not on ``c``), then fed its own forecasts for ``horizon`` steps (called
     ``steps`` before 0.3.0): the linear model a recurrent generator should at least
-    match.
+    match. When several fits are equally good (a constant or collinear history), the one
+    with the smallest coefficients is used.
+
+    Args:
+        history: the values to fit and roll out from, a 1-D ``(time,)`` array-like of
+            finite real numbers.
+        order: how many past values each forecast reads (``p``), between 1 and
+            ``(len(history) - 1) // 2``, so that the fit has at least as many windows as
+            coefficients.
+        horizon: how many steps to forecast, between 1 and 10,000,000.
+        ridge: the penalty weight on the squared lag coefficients, a finite number
+            ``>= 0`` (0: plain least squares).
+
+    Returns:
+        A float64 array ``(horizon,)`` of forecasts, in the history's units.
+
+    Raises:
+        TypeError: ``history`` is not an array of real numbers, or ``steps=`` was passed
+            (each an ``ArgumentTypeError`` naming it).
+        ValueError: ``history`` is not 1-D, holds NaN or inf, or has a decreasing or
+            repeated pandas time index; ``order`` or ``horizon`` is not an integer in
+            range; ``ridge`` is not a finite number ``>= 0`` (of any type: each an
+            ``ArgumentError`` naming the argument).
+        numpy.linalg.LinAlgError: the fit does not converge, as when the squares of a
+            history of huge values (around 1e154 and above) overflow.
 
     >>> autoregression_rollout([1.0, 2.0, 4.0, 8.0, 16.0, 32.0], 1, 2).round(6).tolist()
     [64.0, 128.0]
@@ -241,6 +416,24 @@ def unigram_bits_per_char(train: Sequence[str], test: Sequence[str], alphabet: s
     """Bits per character of ``test`` under character frequencies counted on ``train``
     (add-one smoothing over ``alphabet``, so every test character has a probability).
 
+    Args:
+        train: the training texts, a sequence (list or tuple) of ``str`` whose characters
+            are all in ``alphabet``, not all empty.
+        test: the texts to score, of the same kind as ``train``.
+        alphabet: the characters that can occur, a non-empty ``str`` of distinct
+            characters; smoothing gives each one a count of one to start.
+
+    Returns:
+        The mean of ``-log2 P(c)`` over every character of ``test``, as a Python
+        ``float`` (0 or more; ``log2(len(alphabet))`` for uniform frequencies).
+
+    Raises:
+        TypeError: ``alphabet`` is not a ``str`` or is empty; ``train`` or ``test`` is a
+            ``str`` or not a sequence; one of their texts is not a ``str`` (each an ``ArgumentTypeError`` naming it).
+        ValueError: ``alphabet`` repeats a character; a text holds a character outside
+            ``alphabet``; every text of ``train`` or of ``test`` is empty (each an
+            ``ArgumentError`` naming the argument).
+
     >>> round(unigram_bits_per_char(["ab"], ["ab"], "ab"), 3)
     1.0
     """
@@ -260,6 +453,31 @@ def bigram_bits_per_char(
     (add-one smoothing). Each text's first character is scored by the unigram model, or
     not at all with ``score_first=False`` (as a model that needs one character of context
     scores it). Empty texts score nothing.
+
+    Pairs are counted within each text, never across two texts.
+
+    Args:
+        train: the training texts, a sequence (list or tuple) of ``str`` whose characters
+            are all in ``alphabet``, not all empty.
+        test: the texts to score, of the same kind as ``train``.
+        alphabet: the characters that can occur, a non-empty ``str`` of distinct
+            characters; smoothing gives each one, and each pair, a count of one to
+            start.
+        score_first: score each test text's first character with the unigram model
+            (``True``) or leave it out (``False``); a Python or numpy bool.
+
+    Returns:
+        The mean of ``-log2 P`` over the scored characters of ``test``, as a Python
+        ``float`` (0 or more).
+
+    Raises:
+        TypeError: ``alphabet`` is not a ``str`` or is empty; ``train`` or ``test`` is a
+            ``str`` or not a sequence; one of their texts is not a ``str``; ``score_first`` is not a
+            bool (each an ``ArgumentTypeError`` naming it).
+        ValueError: ``alphabet`` repeats a character; a text holds a character outside
+            ``alphabet``; every text of ``train`` or of ``test`` is empty; with
+            ``score_first=False``, no text of ``test`` has two or more characters, so
+            nothing is scored (each an ``ArgumentError`` naming the argument).
 
     >>> round(bigram_bits_per_char(["abab"], ["ab", ""], "ab"), 3)
     0.708

@@ -70,10 +70,16 @@ def window_count(steps: int, look_back: int, *, horizon: int = 1, stride: int = 
     Returns:
         The number of windows, ``0`` when the series is too short for one.
 
+    Raises:
+        ValueError: a size that is not an integer, ``steps`` or ``horizon`` below 0,
+            ``look_back`` or ``stride`` below 1 (an ``ArgumentError`` naming it).
+
     >>> window_count(144, 3), window_count(10, 3, horizon=2, stride=3), window_count(3, 3)
     (141, 2, 0)
     """
-    return max((int(steps) - int(look_back) - int(horizon)) // int(stride) + 1, 0)
+    steps, horizon = check_int("steps", steps, low=0), check_int("horizon", horizon, low=0)
+    look_back, stride = check_int("look_back", look_back), check_int("stride", stride)
+    return max((steps - look_back - horizon) // stride + 1, 0)
 
 
 # --- arrays: shape normalisation, missing values, padding -------------------------------
@@ -184,9 +190,20 @@ def from_tanks(arr: np.ndarray, ndim: int) -> np.ndarray:
     Returns:
         A view of ``arr`` with ``ndim`` axes.
 
+    Raises:
+        ValueError: ``ndim`` is not 1, 2 or 3, ``arr`` is not 3-D, or it holds more
+            than one entity (for ``ndim`` 1 or 2) or more than one feature (for ``ndim``
+            1), which the shape asked for cannot hold (an ``ArgumentError`` naming it).
+
     >>> from_tanks(np.zeros((1, 5, 1)), 1).shape
     (5,)
     """
+    if ndim not in (1, 2, 3) or isinstance(ndim, bool):
+        fail("ndim", "1, 2 or 3", ndim)
+    shape = np.shape(arr)
+    if len(shape) != 3 or (ndim < 3 and shape[0] != 1) or (ndim == 1 and shape[2] != 1):
+        rule = {1: "(1, steps, 1)", 2: "(1, steps, features)", 3: "3-D"}[ndim]
+        fail("arr", f"of shape {rule} to come back to {ndim} axes", shown=f"arr.shape={shape}")
     return {1: lambda a: a[0, :, 0], 2: lambda a: a[0], 3: lambda a: a}[ndim](arr)
 
 
@@ -368,22 +385,38 @@ class TankIndex:
     Entities are named by id and steps by time stamp, so predictions, forecasts and
     scores join back to the rows of the original frame.
 
-    Attributes:
+    :func:`tanks` makes one with ``return_index=True``; it is rarely built by hand. A
+    frozen dataclass: each argument below is kept, unchanged, as the attribute of the
+    same name.
+
+    Args:
         ids: ``(entities,)``, the id of ``x[e]`` (sorted).
         times: one ``pandas.Index`` per entity, its time stamps in order
             (``len(times[e]) == lengths[e]``). With ``freq`` every entity has the same
             ones, the common grid (also ``grid``). Time zone aware stamps are in UTC.
-        lengths: ``(entities,)``, each entity's number of steps in ``x``.
-        id: the id column's name; time: the time column's name.
+        lengths: ``(entities,)`` integers, each entity's number of steps in ``x``.
+        id: the id column's name (default ``"id"``).
+        time: the time column's name (default ``"time"``).
         features: the feature columns' names, in the order of ``x[..., f]``.
         observed: ``(entities, steps)`` bool, True where at least one real reading
             of every feature stood in that step (finite, not in ``na_values``); filled,
-            padded and missing steps are False.
+            padded and missing steps are False. None when not known.
         present: ``(entities, steps, features)`` bool, True where ``x`` holds a number
-            (a reading or a filled value) rather than NaN or padding.
+            (a reading or a filled value) rather than NaN or padding. None when not
+            known.
         freq: the grid's step (a ``pandas.Timedelta``, a month, quarter or year start
             offset, or a number) when ``tanks`` was given ``freq``, else None.
         pad: the padding value when ``tanks`` was given ``pad``, else None.
+        grid: the time stamps every entity shares (with ``freq``, or without ``pad``
+            when every tank has the same stamps), else None.
+        summary: the table :meth:`report` returns (one row per tank), else None.
+
+    Raises:
+        Nothing of its own when made: the arguments are not checked against each
+            other. Its methods refuse what the index lacks: :meth:`report` without a
+            ``summary``, ``window_rows(missing="drop")`` or ``observed=True`` without
+            ``present``/``observed`` (``ValueError``, an ``ArgumentError`` naming
+            ``index``).
 
     >>> df = pd.DataFrame({"tank": ["A", "A", "B"], "t": [0, 2, 2], "P": [1.0, 3.0, 5.0]})
     >>> x, index = tanks(df, id="tank", time="t", features="P", freq=1, return_index=True)
@@ -421,6 +454,10 @@ class TankIndex:
 
         Returns:
             A ``pandas.DataFrame`` indexed by id.
+
+        Raises:
+            ValueError: the index has no ``summary`` (it was not made by ``tanks``; an
+                ``ArgumentError`` naming ``index``).
 
         >>> df = pd.DataFrame({"tank": ["A"] * 5, "t": [0, 1, 2, 4, 5],
         ...                    "P": [300.0, -999.0, 301.0, -999.0, 302.0]})
@@ -486,8 +523,12 @@ class TankIndex:
             A ``pandas.DataFrame`` with the id and time columns (and ``ahead``).
 
         Raises:
-            ValueError: a size or part out of range, unknown ``targets``.
-            TypeError: ``offset`` or ``end`` that is not an integer.
+            ValueError: a size or part out of range, unknown ``targets``, ``missing``
+                not ``"keep"`` or ``"drop"``, ``observed`` not a bool, or dropping asked
+                of an index without ``present``/``observed`` masks (an
+                ``ArgumentError`` naming the argument, or ``index``).
+            TypeError: ``offset`` or ``end`` that is not an integer (an
+                ``ArgumentTypeError``).
 
         >>> df = pd.DataFrame({"tank": ["A"] * 4, "t": [0, 1, 2, 3], "P": [1.0, 2, 3, 4]})
         >>> x, index = tanks(df, id="tank", time="t", features="P", return_index=True)

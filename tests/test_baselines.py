@@ -62,6 +62,22 @@ def test_roc_auc_against_pair_count():
     assert baselines.roc_auc([0, 1], [2, 3]) == 1.0 and baselines.roc_auc([2, 3], [0, 1]) == 0.0
 
 
+def test_roc_auc_refuses_scores_it_would_count_wrong():
+    """Was: 2-D scores were compared row against row (0.25 for flat scores' 0.5) and a
+    NaN silently lowered the AUC."""
+    for normal, anomaly, name, message in [
+        ([[0.1, 0.5], [0.2, 0.6]], [0.3, 0.4], "normal_scores", r"1-D .* shape \(2, 2\)"),
+        ([0.1, 0.2], [], "anomaly_scores", r"1-D and non-empty"),
+        ([0.1, np.nan], [0.3], "normal_scores", r"finite .*normal_scores\[1\]=nan"),
+        (0.5, [0.3], "normal_scores", r"shape \(\)"),
+    ]:
+        with pytest.raises(ValueError, match=message) as err:
+            baselines.roc_auc(normal, anomaly)
+        assert err.value.name == name
+    with pytest.raises(TypeError, match="`anomaly_scores` must be real numbers"):
+        baselines.roc_auc([0.1], ["a"])
+
+
 def test_bigram_without_first_character():
     # P(b|a) = 2/4 with add-one; only the pair is scored
     got = baselines.bigram_bits_per_char(["aab"], ["ab"], "ab", score_first=False)

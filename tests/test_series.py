@@ -986,3 +986,37 @@ def test_a_grid_with_its_index_never_warns_looks_padded():
     assert len(a) == len(b) == 4  # 5 windows per tank, 3 touch its missing step
     with pytest.warns(UserWarning, match=r"`series` looks padded: entity 0 ends in steps"):
         windows.look_back(x, 2, missing="drop")  # without the index it cannot tell
+
+
+def test_window_count_refuses_sizes_it_cannot_count():
+    """Was: a stride of 0 raised ZeroDivisionError, negative or fractional sizes counted."""
+    assert series.window_count(144, 3) == 141 and series.window_count(0, 3) == 0
+    assert series.window_count(10, 3, horizon=0, stride=7) == 2  # starts 0 and 7
+    for kwargs, name in [
+        ({"stride": 0}, "stride"),
+        ({"horizon": -1}, "horizon"),
+        ({"look_back": 0}, "look_back"),
+        ({"look_back": 2.5}, "look_back"),
+        ({"steps": -5}, "steps"),
+    ]:
+        args = {"steps": 20, "look_back": 3, **kwargs}
+        with pytest.raises(ValueError, match=f"`{name}` must be") as err:
+            series.window_count(**args)
+        assert err.value.name == name
+
+
+def test_from_tanks_never_drops_an_entity_or_a_feature():
+    """Was: for ndim 1 or 2 every entity but the first was dropped without a word."""
+    one = np.arange(10.0).reshape(1, 5, 2)
+    np.testing.assert_array_equal(series.from_tanks(one, 2), one[0])
+    np.testing.assert_array_equal(series.from_tanks(one[..., :1], 1), np.arange(0.0, 10.0, 2))
+    two = np.zeros((2, 5, 1))
+    assert series.from_tanks(two, 3) is two
+    for arr, ndim, message in [
+        (two, 2, r"\(1, steps, features\).*Received: arr.shape=\(2, 5, 1\)"),
+        (one, 1, r"\(1, steps, 1\).*Received: arr.shape=\(1, 5, 2\)"),
+        (np.zeros(5), 3, r"3-D"),
+        (one, 4, r"`ndim` must be 1, 2 or 3"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            series.from_tanks(arr, ndim)
