@@ -25,8 +25,10 @@ from .explaining import explain as explain
 _PUBLIC: dict[str, tuple[str, str | None]] = {
     # modules
     "backtesting": (".backtesting", None),
+    "baselines": (".baselines", None),
     "closed_loop": (".closed_loop", None),
     "datasets": (".datasets", None),
+    "diagram": (".diagram", None),
     "distributed": (".distributed", None),
     "explaining": (".explaining", None),
     "layers": (".layers", None),
@@ -66,8 +68,10 @@ _PUBLIC: dict[str, tuple[str, str | None]] = {
 
 if _TYPE_CHECKING:  # generated from _PUBLIC; tests/test_init.py keeps them equal
     from . import backtesting as backtesting
+    from . import baselines as baselines
     from . import closed_loop as closed_loop
     from . import datasets as datasets
+    from . import diagram as diagram
     from . import distributed as distributed
     from . import explaining as explaining
     from . import layers as layers

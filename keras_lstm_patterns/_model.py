@@ -22,7 +22,11 @@ def is_recurrent(layer: keras.layers.Layer) -> bool:
 
     Returns:
         ``True`` for LSTM, GRU, SimpleRNN, another ``keras.layers.RNN``, or a
-        ``Bidirectional`` wrapper around one.
+        ``Bidirectional`` wrapper around one; ``False`` for anything else.
+
+    Raises:
+        Nothing of its own: ``layer`` is not checked, and an object that is not a layer
+            gives ``False``.
 
     >>> import keras
     >>> is_recurrent(keras.layers.GRU(4)), is_recurrent(keras.layers.Dense(4))
@@ -42,6 +46,10 @@ def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
     Returns:
         The layers :func:`is_recurrent` accepts, in the order of :func:`flat_layers`.
 
+    Raises:
+        Nothing of its own: ``model`` is not checked; an object without ``layers`` (a
+            layer, ``None``) raises ``AttributeError``.
+
     >>> from keras_lstm_patterns import many_to_one
     >>> [la.name for la in recurrent_layers(many_to_one(5, 2, (8, 4)))]
     ['lstm_1', 'lstm_2']
@@ -59,6 +67,10 @@ def flat_layers(model: keras.Model, *, top: bool = True) -> list[keras.layers.La
 
     Returns:
         The layers, each nested model replaced by its own layers.
+
+    Raises:
+        Nothing of its own: ``model`` is not checked; an object without ``layers`` (a
+            layer, ``None``) raises ``AttributeError``.
 
     >>> from keras_lstm_patterns import seq2seq_autoencoder
     >>> ae = seq2seq_autoencoder(5, 2, latent=3)
@@ -84,7 +96,12 @@ def stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
     Returns:
         The ``keras.layers.RNN`` layers built with ``stateful=True``, in the order of
-        :func:`flat_layers`.
+        :func:`flat_layers`. A ``Bidirectional`` wrapper is not a ``keras.layers.RNN``,
+        so a stateful layer inside one is not listed.
+
+    Raises:
+        Nothing of its own: ``model`` is not checked; an object without ``layers`` (a
+            layer, ``None``) raises ``AttributeError``.
 
     >>> from keras_lstm_patterns import stateful_generator
     >>> [la.name for la in stateful_layers(stateful_generator(2, batch_size=1, units=(4, 3)))]

@@ -569,6 +569,15 @@ class Seq2Seq(NamedTuple):
         encoder: ``(batch, steps, features) -> (batch, latent)``.
         decoder: ``(batch, latent) -> (batch, steps, features)``.
 
+    Args:
+        autoencoder: the whole model, ``decoder(encoder(x))``.
+        encoder: the model from a sequence to its latent vector.
+        decoder: the model from a latent vector back to a sequence.
+
+    Raises:
+        Nothing of its own: a ``NamedTuple`` that does not check the models it holds
+            (:func:`seq2seq_autoencoder` makes them fit together).
+
     >>> ae = seq2seq_autoencoder(5, 2, latent=3)
     >>> ae.encoder.output_shape, ae.decoder.output_shape
     ((None, 3), (None, 5, 2))

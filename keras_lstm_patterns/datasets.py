@@ -36,6 +36,10 @@ def load_airline() -> pd.Series:
     Returns:
         A float ``Series`` of 144 values indexed by month (``DatetimeIndex``).
 
+    Raises:
+        FileNotFoundError: the data files are neither in the installed package nor in
+            the checkout's ``data/`` folder (reinstall the package).
+
     >>> load_airline().shape
     (144,)
     """
@@ -48,7 +52,11 @@ def load_sunspots() -> pd.Series:
     """Yearly sunspot activity, 1700 to 2008.
 
     Returns:
-        A float ``Series`` of 309 values indexed by year.
+        A float ``Series`` of 309 values indexed by year (an integer index).
+
+    Raises:
+        FileNotFoundError: the data files are neither in the installed package nor in
+            the checkout's ``data/`` folder (reinstall the package).
 
     >>> load_sunspots().shape
     (309,)
@@ -71,6 +79,20 @@ def load_japanese_vowels(split: str = "train") -> pd.DataFrame:
     ``(samples, steps, 12)`` with ``windows.tanks(frame, id="sample", time="step",
     features=[...], pad=0.0)``.
 
+    Args:
+        split: ``"train"`` or ``"test"``.
+
+    Returns:
+        A ``pandas.DataFrame`` with columns ``sample``, ``step`` (integers from 0),
+        ``f1`` to ``f12`` (floats) and ``label`` (integer 1-9): 4274 rows for
+        ``"train"``, 5687 for ``"test"``.
+
+    Raises:
+        ValueError: ``split`` is not ``"train"`` or ``"test"`` (an ``ArgumentError``
+            naming it).
+        FileNotFoundError: the data files are neither in the installed package nor in
+            the checkout's ``data/`` folder (reinstall the package).
+
     >>> load_japanese_vowels("test")["sample"].nunique()
     370
     """
@@ -82,6 +104,20 @@ def load_basic_motions(split: str = "train") -> pd.DataFrame:
 
     Long layout ``sample, step, f1..f6, label``; 40 train and 40 test samples, labels
     ``Standing``, ``Running``, ``Walking``, ``Badminton``.
+
+    Args:
+        split: ``"train"`` or ``"test"``.
+
+    Returns:
+        A ``pandas.DataFrame`` with columns ``sample``, ``step`` (integers from 0),
+        ``f1`` to ``f6`` (floats) and ``label`` (a string): 4000 rows (40 samples of 100
+        steps) for either split.
+
+    Raises:
+        ValueError: ``split`` is not ``"train"`` or ``"test"`` (an ``ArgumentError``
+            naming it).
+        FileNotFoundError: the data files are neither in the installed package nor in
+            the checkout's ``data/`` folder (reinstall the package).
 
     >>> load_basic_motions()["label"].nunique()
     4

@@ -46,7 +46,31 @@ COLORS = {
 class Drawing:
     """What was drawn: the file, the step numbers of the columns, and the counts of
     boxes, arrows and marks (``shared``: a frame around one recurrent row; ``reset``: a
-    state reset) by kind, read back from the figure's artists."""
+    state reset) by kind, read back from the figure's artists.
+
+    :func:`diagram` and :func:`diagram_batches` return one; each argument below is kept
+    as the attribute of the same name. The counts are ``collections.Counter`` objects,
+    so a kind that was not drawn counts 0.
+
+    Args:
+        path: the picture file written.
+        columns: the step number of each drawn column, ``None`` for the ellipsis
+            column (more than ``MAX_COLUMNS`` steps: 1 to 4, ``None``, the last).
+        boxes: boxes by kind (``input``, ``cell``, ``output``, ``head``, ``repeat``,
+            ``embedding``, ``warmup``).
+        arrows: arrows by kind (``state``, ``up``, ``repeat``, ``feedback``,
+            ``stateful``).
+        title: the picture's title.
+        marks: marks by kind (``shared``, ``reset``).
+
+    Raises:
+        Nothing of its own: a plain dataclass that checks none of its arguments.
+
+    >>> from collections import Counter
+    >>> drawing = Drawing(Path("m.svg"), [1, 2, 3], boxes=Counter(cell=3, output=1))
+    >>> drawing.boxes["cell"], drawing.arrows["state"], drawing.columns
+    (3, 0, [1, 2, 3])
+    """
 
     path: Path
     columns: list[int | None]

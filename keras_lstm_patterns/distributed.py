@@ -109,6 +109,16 @@ def initialize(
 def shutdown() -> None:
     """Leave the job (``jax.distributed.shutdown``); a no-op outside one.
 
+    Call it at the end of every process of a job that :func:`initialize` joined. On
+    every other backend (:func:`initialize` accepts only JAX) it does nothing.
+
+    Returns:
+        ``None``.
+
+    Raises:
+        Nothing of its own: on JAX, whatever ``jax.distributed.shutdown`` raises
+            (nothing outside a job).
+
     >>> shutdown()
     """
     _backends.shutdown_processes()
@@ -116,6 +126,16 @@ def shutdown() -> None:
 
 def process_index() -> int:
     """This process's number in the job (``0`` outside a multi-process job).
+
+    On JAX this asks JAX, which starts its backend: in a job, call it after
+    :func:`initialize`, since ``initialize`` refuses to run once JAX has started.
+
+    Returns:
+        An ``int`` from ``0`` to ``process_count() - 1``; always ``0`` on every backend
+        but JAX.
+
+    Raises:
+        Nothing of its own: on JAX, whatever ``jax.process_index`` raises.
 
     >>> process_index()
     0
@@ -125,6 +145,15 @@ def process_index() -> int:
 
 def process_count() -> int:
     """How many processes the job has (``1`` outside a multi-process job).
+
+    On JAX this asks JAX, which starts its backend: in a job, call it after
+    :func:`initialize`, since ``initialize`` refuses to run once JAX has started.
+
+    Returns:
+        A positive ``int``; always ``1`` on every backend but JAX.
+
+    Raises:
+        Nothing of its own: on JAX, whatever ``jax.process_count`` raises.
 
     >>> process_count()
     1
@@ -165,6 +194,10 @@ class Backup(keras.callbacks.Callback):
         directory: where the checkpoints go, shared by every process of the job.
         keep: how many of the newest checkpoints to keep (at least 1).
 
+    Raises:
+        ValueError: ``directory`` is not a non-empty ``str`` or path-like object, or
+            ``keep`` is not a positive integer (an ``ArgumentError`` naming it).
+
     >>> import tempfile, numpy as np
     >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     >>> model.compile(optimizer="adam", loss="mse")
@@ -204,6 +237,11 @@ class Backup(keras.callbacks.Callback):
 
         Returns:
             The epoch to pass as ``fit(initial_epoch=...)`` (``0`` without a checkpoint).
+
+        Raises:
+            TypeError: ``model`` is not a ``keras.Model`` (an ``ArgumentTypeError``).
+            ValueError: a checkpoint exists but ``model`` is not built yet (an
+                ``ArgumentError`` naming ``model``).
         """
         if not isinstance(model, keras.Model):
             shown = f"model of type {type(model).__name__}"

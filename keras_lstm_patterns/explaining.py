@@ -311,7 +311,14 @@ def layer_rows(model: keras.Model) -> list[tuple[str, str, str, str, int]]:
 
     Returns:
         ``(name, role, input shape, output shape, params)`` for every layer; the input
-        layer's input shape is ``""``.
+        layer's input shape is ``""``; a shape Keras cannot give (a layer called
+        more than once) is ``"?"``.
+
+    Raises:
+        Nothing of its own: ``model`` is not checked (:func:`require_built` refuses
+            one without shapes). A ``Sequential`` model without ``keras.Input`` raises
+            Keras's ``AttributeError`` (with a recurrent layer) or ``ValueError``
+            (without), and an object that is not a model ``AttributeError``.
 
     >>> from keras_lstm_patterns import many_to_one
     >>> layer_rows(many_to_one(5, 2, 8, outputs=1))[-1]

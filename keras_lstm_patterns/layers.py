@@ -26,7 +26,14 @@ def axis_names(rank: int, is_int: bool) -> tuple[str, ...]:
         is_int: the input holds integer tokens (a rank-2 input is then ``(batch, steps)``).
 
     Returns:
-        One name per axis.
+        One name per axis: ``("batch", "steps", "features")`` for rank 3, ``("batch",
+        "steps")`` or ``("batch", "features")`` for rank 2, and ``batch`` then
+        ``axis1``, ``axis2``... for any other rank.
+
+    Raises:
+        Nothing of its own: ``rank`` is not checked (a rank below 2 gives
+            ``("batch",)``; a ``rank`` that is not an integer raises Python's
+            ``TypeError``).
 
     >>> axis_names(3, False), axis_names(2, True)
     (('batch', 'steps', 'features'), ('batch', 'steps'))
@@ -201,6 +208,11 @@ class TimeDistributed(keras.layers.TimeDistributed):
     Args:
         layer: the layer applied to every step.
         **kwargs: the other keywords of ``keras.layers.TimeDistributed``.
+
+    Raises:
+        ValueError: (from Keras) ``layer`` is not a ``keras.layers.Layer``, a keyword
+            that ``keras.layers.TimeDistributed`` does not take, or (when built) an input
+            with fewer than 3 axes ``(batch, steps, ...)``.
 
     >>> head = TimeDistributed(keras.layers.Dense(3))
     >>> tuple(head(keras.ops.zeros((2, 7, 4))).shape)

@@ -51,6 +51,20 @@ def affine_order(k: np.ndarray, a: int, c: int, n: int) -> np.ndarray:
     3e9, so beyond that the arithmetic is done with Python's unbounded integers (one
     batch at a time: a few hundred numbers).
 
+    Args:
+        k: 1-D integer window numbers, each in ``[0, n)``.
+        a: the multiplier, in ``[1, n)`` and coprime with ``n`` for a permutation.
+        c: the shift, in ``[0, n)``.
+        n: how many windows there are (positive).
+
+    Returns:
+        An int64 array of ``len(k)`` window numbers, each in ``[0, n)``.
+
+    Raises:
+        Nothing of its own: no argument is checked (:class:`WindowDataset` draws ``a``
+            and ``c`` so that the result is a permutation). With ``gcd(a, n) != 1``
+            windows repeat and others are never visited.
+
     >>> affine_order(np.arange(5), 3, 1, 5)
     array([1, 4, 2, 0, 3])
     """
@@ -77,8 +91,8 @@ class WindowDataset(keras.utils.PyDataset):
     their numbers are stored, 8 bytes per kept window. An array that
     ``tanks(..., pad=...)`` padded is refused.
 
-    For several workers (``MultiWorkerMirroredStrategy``), give each its own
-    ``shard_index`` out of ``num_shards``: worker ``i`` takes every ``num_shards``-th
+    For several processes (:func:`keras_lstm_patterns.distributed.initialize`), give
+    each its own ``shard_index`` out of ``num_shards``: worker ``i`` takes every ``num_shards``-th
     window of the (shuffled) order starting at ``i``, so with the same ``seed`` the
     shards are disjoint and together cover every window exactly once per epoch.
 
@@ -98,6 +112,27 @@ class WindowDataset(keras.utils.PyDataset):
         observed: None, a bool ``(entities, time)`` mask or a ``TankIndex``: windows
             whose target steps are False are skipped.
         **kwargs: passed to ``keras.utils.PyDataset`` (``workers``...).
+
+    Attributes:
+        count: how many windows this shard serves per epoch.
+        total: how many windows all shards serve together per epoch.
+
+    Raises:
+        ValueError: (an ``ArgumentError`` naming the argument) ``series`` that is not
+            real numbers, not 1-D/2-D/3-D, has no entity or feature, is shorter than 2
+            steps, holds inf (or NaN without ``missing="drop"``), was padded by
+            ``tanks``, or is a pandas input whose time index does not increase; a size
+            out of range (``horizon``, ``look_back``, ``batch_size``, ``stride``,
+            ``num_shards``, ``shard_index``), more shards than windows; ``missing`` not
+            ``"raise"`` or ``"drop"``; unknown ``targets``; an ``observed`` mask of the
+            wrong dtype or shape; no window left whose inputs and targets are all
+            present; ``shuffle`` not a bool; ``seed`` not None or an integer >= 0.
+            With ``missing="raise"`` and no ``observed``, a memmap (or a non-contiguous
+            array) is not read when the data set is made: its NaN or inf is refused when
+            the batch holding it is cut.
+        TypeError: a keyword ``keras.utils.PyDataset`` does not take; (when indexed) a
+            batch number that is not an integer (an ``ArgumentTypeError``).
+        IndexError: (when indexed) a batch number outside ``[0, len(dataset))``.
 
     >>> ds = WindowDataset(np.arange(100.0), 10, batch_size=32)
     >>> len(ds), ds[0][0].shape, ds[0][1].shape

@@ -218,6 +218,12 @@ def sliding(series: Any, steps: int, *, stride: int = 1) -> np.ndarray:
         A read-only ``(samples, steps, features)`` view with
         ``samples = (time - steps) // stride + 1``.
 
+    Raises:
+        ValueError: (an ``ArgumentError`` naming the argument) ``series`` that is not
+            real numbers, not 1-D or 2-D, holds NaN or inf, or is a pandas input whose
+            time index does not increase; ``steps`` not an integer in ``[1, time]``;
+            ``stride`` not a positive integer.
+
     >>> sliding(np.arange(10.0), 4, stride=3).shape
     (3, 4, 1)
     """
@@ -238,6 +244,11 @@ def next_step(sequences: Any) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         ``(sequences[:, :-1], sequences[:, 1:])``: each ``(samples, steps - 1, ...)``,
         read-only views; ``y[:, t]`` is the step after ``x[:, t]``.
+
+    Raises:
+        ValueError: ``sequences`` that is not real numbers, not 2-D or 3-D, has fewer
+            than 2 steps, holds NaN or inf, or is a pandas input whose time index does
+            not increase (an ``ArgumentError`` naming ``sequences``).
 
     >>> x, y = next_step(np.zeros((2, 5, 3)))
     >>> x.shape, y.shape
@@ -276,6 +287,11 @@ def stateful_chunks(sequences: Any, chunk: int) -> list[np.ndarray]:
 
     Returns:
         A list of read-only views, ``ceil(steps / chunk)`` long.
+
+    Raises:
+        ValueError: (an ``ArgumentError`` naming the argument) ``sequences`` that is not
+            real numbers, not 3-D, or holds NaN or inf; ``chunk`` not an integer in
+            ``[1, steps]`` (no value fits sequences of 0 steps).
 
     >>> [c.shape for c in stateful_chunks(np.zeros((4, 5, 2)), 2)]
     [(4, 2, 2), (4, 2, 2), (4, 1, 2)]

@@ -72,6 +72,20 @@ def _positive(h: np.ndarray, why: str) -> np.ndarray:
 def persistence_forecaster() -> Forecaster:
     """Repeat the last value: ``y_hat[o + k] = y[o - 1]``.
 
+    Each entity and feature is forecast on its own; missing steps (NaN) of the history
+    are forward-filled, and a column with no known value forecasts NaN.
+
+    Returns:
+        A :data:`Forecaster` named ``persistence``: ``forecaster(history, horizon)``
+        takes a history ``(T,)``, ``(T, features)`` or ``(entities, T, features)`` and
+        returns float64 forecasts of the same form, with ``horizon`` steps in place of
+        ``T``.
+
+    Raises:
+        ValueError: at a call, the history is not real numbers with 1 to 3 axes, or
+            holds inf (an ``ArgumentError`` naming ``history``). Nothing when made, and
+            ``horizon`` is not checked (a negative one fails in numpy).
+
     >>> persistence_forecaster()(np.array([1.0, 3.0]), 2)
     array([3., 3.])
     """
@@ -80,6 +94,26 @@ def persistence_forecaster() -> Forecaster:
 
 def seasonal_naive_forecaster(period: int = 12) -> Forecaster:
     """Repeat the last ``period`` values (``baselines.seasonal_naive_rollout``).
+
+    Each entity and feature is forecast on its own; missing steps (NaN) of the history
+    are forward-filled, and a column with no known value forecasts NaN.
+
+    Args:
+        period: the season length in steps, a positive integer (12 for monthly data
+            with a yearly season); at most the history's length at a call.
+
+    Returns:
+        A :data:`Forecaster` named ``seasonal naive (period)``: ``forecaster(history,
+        horizon)`` takes a history ``(T,)``, ``(T, features)`` or ``(entities, T,
+        features)`` and returns float64 forecasts of the same form, with ``horizon``
+        steps in place of ``T``.
+
+    Raises:
+        ValueError: ``period`` is not a positive integer (an ``ArgumentError`` naming
+            it). At a call: the history is not real numbers with 1 to 3 axes, or holds
+            inf (naming ``history``); or, with the entity in ``err.entity``, ``period``
+            is longer than the history or ``horizon`` is not a positive integer (naming
+            them).
 
     >>> seasonal_naive_forecaster(2)(np.array([1.0, 2.0, 3.0]), 3)
     array([2., 3., 2.])
@@ -93,6 +127,21 @@ def seasonal_naive_forecaster(period: int = 12) -> Forecaster:
 def drift_forecaster() -> Forecaster:
     """The last value plus the average change of the history per step (the random walk
     with drift): ``y_hat[o - 1 + k] = y[o - 1] + k (y[o - 1] - y[0]) / (o - 1)``.
+
+    Each entity and feature is forecast on its own; missing steps (NaN) of the history
+    are forward-filled (leading ones dropped, so ``y[0]`` is the first known value), and a
+    column with no known value forecasts NaN.
+
+    Returns:
+        A :data:`Forecaster` named ``drift``: ``forecaster(history, horizon)`` takes a
+        history ``(T,)``, ``(T, features)`` or ``(entities, T, features)`` and returns
+        float64 forecasts of the same form, with ``horizon`` steps in place of ``T``.
+
+    Raises:
+        ValueError: at a call, the history is not real numbers with 1 to 3 axes, or
+            holds inf (an ``ArgumentError`` naming ``history``), or a column has fewer
+            than 2 known values (the same, with the entity in ``err.entity``). Nothing
+            when made, and ``horizon`` is not checked.
 
     >>> drift_forecaster()(np.array([1.0, 2.0, 4.0]), 2)
     array([5.5, 7. ])
@@ -109,6 +158,28 @@ def drift_forecaster() -> Forecaster:
 def autoregression_forecaster(order: int, *, ridge: float = 0.0) -> Forecaster:
     """A linear AR(``order``) with intercept, least squares on the history, rolled out
     (``baselines.autoregression_rollout``).
+
+    The model is fitted anew on each column (entity and feature) of every history it is
+    given; missing steps (NaN) are forward-filled first, and a column with no known value
+    forecasts NaN.
+
+    Args:
+        order: the number of lags ``p``, a positive integer; at a call at most
+            ``(len(history) - 1) // 2``, so that there are more windows than coefficients.
+        ridge: the ridge penalty on the lag coefficients (not on the intercept), a
+            finite number >= 0; 0 is plain least squares.
+
+    Returns:
+        A :data:`Forecaster` named ``AR(order)``: ``forecaster(history, horizon)`` takes
+        a history ``(T,)``, ``(T, features)`` or ``(entities, T, features)`` and returns
+        float64 forecasts of the same form, with ``horizon`` steps in place of ``T``.
+
+    Raises:
+        ValueError: ``order`` is not a positive integer (an ``ArgumentError`` naming
+            it). At a call: the history is not real numbers with 1 to 3 axes, or holds
+            inf (naming ``history``); or, with the entity in ``err.entity``, ``order``
+            is too large for the history, ``ridge`` is not a finite number >= 0 (checked
+            only then) or ``horizon`` is not a positive integer (naming them).
 
     >>> autoregression_forecaster(1)(2.0 ** np.arange(6), 2).round(6)
     array([ 64., 128.])
@@ -128,6 +199,34 @@ def seasonal_random_walk_forecaster(
     With ``ar_order``, a linear AR of what the walk leaves unexplained,
     ``w[t] = log y[t] - log y[t-1] - log y[t-period] + log y[t-period-1]``, is fitted on
     the history and its rollout corrects the walk (the airline recipes' linear models).
+
+    Each entity and feature is forecast on its own; missing steps (NaN) of the history
+    are forward-filled, and a column with no known value forecasts NaN.
+
+    Args:
+        period: the season length in steps, a positive integer; at a call at most the
+            history's length less 1.
+        ar_order: the number of lags of the AR on ``w``, a positive integer, or
+            ``None`` for the plain walk. ``w`` has ``period + 1`` fewer values than the
+            history, and the AR needs ``ar_order <= (len(w) - 1) // 2``.
+        ridge: the ridge penalty of that AR, a finite number >= 0; unused (and not
+            checked) without ``ar_order``.
+
+    Returns:
+        A :data:`Forecaster` named ``seasonal random walk (period)`` (plus " +
+        AR(ar_order) on w" with ``ar_order``): ``forecaster(history, horizon)`` takes a
+        history ``(T,)``, ``(T, features)`` or ``(entities, T, features)`` and returns
+        float64 forecasts of the same form, with ``horizon`` steps in place of ``T``.
+
+    Raises:
+        ValueError: ``period`` or ``ar_order`` is not a positive integer (an
+            ``ArgumentError`` naming it). At a call: the history is not real numbers
+            with 1 to 3 axes, or holds inf (naming ``history``); or, with the entity in
+            ``err.entity``, a known value is not above 0 (naming ``history``),
+            ``period`` is too long for the history, ``horizon`` is not a positive
+            integer, or with ``ar_order`` the history is too short for the AR or
+            ``ridge`` is not a finite number >= 0 (named ``order`` and ``ridge``, as
+            ``baselines.autoregression_rollout`` names them).
 
     >>> seasonal_random_walk_forecaster(2)(np.array([1.0, 2.0, 2.0, 4.0]), 2)
     array([4., 8.])
@@ -202,14 +301,42 @@ def sarima_forecaster(
     forecasts on logs are mapped back with ``exp`` (the median forecast). Needs the
     ``classical`` extra.
 
+    The model is fitted anew on each column (entity and feature) of every history it is
+    given, with statsmodels' optimiser warnings silenced; missing steps (NaN) are
+    forward-filled first, and a column with no known value forecasts NaN. A history needs
+    at least ``d + D*s + max(p, q, P*s, Q*s) + 1`` values (26 for the airline model).
+
     Args:
-        order: ``(p, d, q)``.
-        seasonal_order: ``(P, D, Q, s)``.
-        log: fit on ``log(y)`` (positive series).
+        order: ``(p, d, q)``: AR lags, differences, MA lags; non-negative integers (a
+            tuple or list).
+        seasonal_order: ``(P, D, Q, s)``: seasonal AR lags, seasonal differences,
+            seasonal MA lags and the season length ``s`` in steps; non-negative integers
+            (statsmodels refuses ``s`` = 1, and ``s`` = 0 with seasonal terms).
+        log: fit on ``log(y)`` (positive series) and return ``exp`` of its forecasts.
         trend: statsmodels' ``trend`` (``None``, ``"c"``, ``"t"``, ``"ct"``).
 
     Returns:
-        A forecaster named ``SARIMA(p,d,q)(P,D,Q)s``.
+        A :data:`Forecaster` named ``SARIMA(p,d,q)(P,D,Q)s`` (plus " on logs" when
+        ``log``): ``forecaster(history, horizon)`` takes a history ``(T,)``, ``(T,
+        features)`` or ``(entities, T, features)`` and returns float64 forecasts of the
+        same form, with ``horizon`` steps in place of ``T``.
+
+    Raises:
+        ValueError: ``order`` is not 3, or ``seasonal_order`` not 4, non-negative
+            integers (an ``ArgumentError`` naming it). At a call: the history is not
+            real numbers with 1 to 3 axes, or holds inf (naming ``history``); or, with
+            the entity in ``err.entity``, a column is shorter than the minimum above or,
+            with ``log``, has a value not above 0 (naming ``history``). statsmodels
+            raises its own plain ``ValueError`` for a ``trend`` or ``s`` it refuses (not
+            checked here).
+        ImportError: statsmodels is not installed (the ``classical`` extra).
+
+    >>> y = np.array([1.0, 2.0, 4.0, 3.0, 1.1, 2.2, 4.4, 3.3, 1.2, 2.4, 4.8, 3.6])
+    >>> f = sarima_forecaster((0, 0, 0), (0, 1, 0, 4))  # a seasonal random walk on logs
+    >>> f.__name__
+    'SARIMA(0,0,0)(0,1,0)4 on logs'
+    >>> np.round(f(y, 4), 3)
+    array([1.2, 2.4, 4.8, 3.6])
     """
     order = _orders("order", order, "(p, d, q)")
     seasonal_order = _orders("seasonal_order", seasonal_order, "(P, D, Q, s)")
@@ -254,15 +381,41 @@ def ets_forecaster(
     """Exponential smoothing (Holt-Winters) fitted at each origin (statsmodels'
     ``ExponentialSmoothing``). Needs the ``classical`` extra.
 
+    The model is fitted anew on each column (entity and feature) of every history it is
+    given, with statsmodels' optimiser warnings silenced; missing steps (NaN) are
+    forward-filled first, and a column with no known value forecasts NaN.
+
     Args:
-        period: the seasonal period (``None`` with ``seasonal=None``).
+        period: the season length in steps, an integer >= 2 (``None`` with
+            ``seasonal=None``, where it is unused). statsmodels' default
+            initialisation needs two full seasons of history.
         trend: ``"add"``, ``"mul"`` or ``None``.
         seasonal: ``"add"``, ``"mul"`` or ``None``.
-        damped: a damped trend.
-        log: fit on ``log(y)``; additive seasonality on logs is multiplicative on ``y``.
+        damped: a damped trend (needs a ``trend``).
+        log: fit on ``log(y)`` (positive series) and return ``exp`` of its forecasts;
+            additive seasonality on logs is multiplicative on ``y``.
 
     Returns:
-        A forecaster named ``ETS(trend,seasonal[,damped])``.
+        A :data:`Forecaster` named ``ETS(trend,seasonal[,damped])`` (plus " on logs"
+        when ``log``): ``forecaster(history, horizon)`` takes a history ``(T,)``, ``(T,
+        features)`` or ``(entities, T, features)`` and returns float64 forecasts of the
+        same form, with ``horizon`` steps in place of ``T``.
+
+    Raises:
+        ValueError: ``seasonal`` is set and ``period`` is not an integer >= 2 (an
+            ``ArgumentError`` naming it). At a call: the history is not real numbers
+            with 1 to 3 axes, or holds inf (naming ``history``); or with ``log`` a value
+            not above 0 (the same, with the entity in ``err.entity``). statsmodels
+            raises its own plain ``ValueError`` for a ``trend`` or ``seasonal`` it does
+            not know, ``damped`` without a trend, or a history shorter than two seasons
+            (not checked here).
+        ImportError: statsmodels is not installed (the ``classical`` extra).
+
+    >>> f = ets_forecaster(None, seasonal=None, log=False)  # Holt's linear trend
+    >>> f.__name__
+    'ETS(add,None)'
+    >>> np.round(f(np.arange(1.0, 11.0), 2), 3)
+    array([11., 12.])
     """
     tsa = _statsmodels("ets_forecaster")
     if seasonal is not None:

@@ -34,6 +34,31 @@ def differencing(lags: Sequence[int] = (1,), *, log: bool = False, scale: bool =
     ``w[t] = log y[t] - log y[t-1] - log y[t-12] + log y[t-13]``; the inverse integrates
     forecasts of ``z`` back onto the end of the history.
 
+    Args:
+        lags: the differencing lags in steps, applied in order: a positive integer or a
+            sequence of them (``()`` for none, leaving only the logs and the scaling).
+        log: take logs first (every known value must be above 0); the inverse maps back
+            with ``exp``.
+        scale: divide by the standard deviation of the differenced history (per
+            feature; 1 where it is 0 or undefined); ``False`` divides by 1.
+
+    Returns:
+        A :data:`Transform`, ``transform(history) -> (z, inverse)``. ``history`` is
+        ``(entities, time, features)``; ``z`` is float64, ``(entities, time - sum(lags),
+        features)``; ``inverse`` maps a ``(entities, horizon, features)`` forecast of
+        ``z`` to float64 forecasts of the history's next ``horizon`` steps. A NaN among
+        the last values the inverse starts from (the last ``lag`` steps, at each stage)
+        makes forecasts of that entity and feature NaN.
+
+    Raises:
+        ValueError: an item of ``lags`` is not a positive integer (an ``ArgumentError``
+            naming ``lags``). When the transform is called: with ``log``, a known value
+            not above 0, or a history not longer than a lag at its stage (after the
+            earlier differences); both are ``ArgumentError`` naming ``history``.
+        TypeError: ``lags`` is neither an integer nor iterable (Python's own error).
+            ``log`` and ``scale`` are not checked (any value is read as true or false),
+            nor is the history's shape.
+
     >>> z, inverse = differencing((1,), scale=False)(np.array([[[1.0], [3.0], [6.0]]]))
     >>> z[0, :, 0], inverse(np.array([[[4.0], [5.0]]]))[0, :, 0]
     (array([2., 3.]), array([10., 15.]))
@@ -97,8 +122,13 @@ _COMPILE_THE_MODEL = removed(
 class ModelForecaster:
     """A Keras model trained at origins of a backtest, as a forecaster object.
 
-    Called as ``forecaster(history, horizon)`` (see :func:`model_forecaster` for what
-    each setting does). Its state is explicit and readable between calls:
+    Called as ``forecaster(history, horizon)`` (see :func:`model_forecaster`, which
+    makes one, for what each setting does). A history ``(T,)``, ``(T, features)`` or
+    ``(entities, T, features)`` gives float64 forecasts of the same form with
+    ``horizon`` steps in place of ``T`` (only the ``targets`` features when they are
+    given, then always with a features axis). Making one builds and trains nothing:
+    ``build`` is first called at the first forecast. Its state is explicit and readable
+    between calls:
 
     Attributes:
         model: the model that made the last forecast (``None`` before the first call).
@@ -109,7 +139,65 @@ class ModelForecaster:
         targets: the feature positions forecast (``None``: all), read by
             :func:`backtest`.
 
-    ``reset()`` forgets the state, so the next call builds and trains a fresh model.
+    The other settings are kept under their argument names (``fit_kwargs`` with
+    ``verbose`` filled in, ``transform`` an identity when ``None`` was given), and the
+    name as ``__name__``. ``reset()`` forgets the state, so the next call builds and
+    trains a fresh model.
+
+    Args:
+        build: a callable with no arguments returning a new, compiled Keras model
+            without stateful layers, with ``features`` (recursive) or
+            ``horizon * features`` (direct) outputs per window, ``features`` counting
+            the ``targets`` only when given.
+        look_back: steps per input window, a positive integer.
+        fit_kwargs: keyword arguments of ``model.fit`` (``epochs``, ``batch_size``...),
+            or ``None``; ``verbose`` defaults to 0.
+        mode: ``"recursive"`` (one step ahead, fed back ``horizon`` times) or
+            ``"direct"`` (all ``horizon`` steps at once).
+        refit: ``"each"`` (a fresh model at every training origin) or ``"fine_tune"``
+            (keep training the same model while the histories extend each other).
+        refit_every: train at every ``refit_every``-th origin (a positive integer); the
+            others reuse the last trained model.
+        fine_tune_epochs: epochs of each training after the first with
+            ``"fine_tune"`` (a positive integer); ``None`` keeps the ``epochs`` of
+            ``fit_kwargs``.
+        transform: a :data:`Transform` such as :func:`differencing`, or ``None`` for
+            none.
+        targets: the feature positions to forecast, an integer >= 0 or a non-empty
+            sequence of distinct ones; ``None`` for all.
+        normalize: ``True`` wraps each new model in ``normalized(model, x, y)``
+            (statistics from that origin's training windows), compiled as the model is.
+        validation: the last ``validation`` steps (an integer >= 0) of each history are
+            held out as ``validation_data``; 0 holds out nothing.
+        seed: an integer >= 0 given to ``keras.utils.set_random_seed`` before each new
+            model, or ``None``.
+        name: the forecaster's name (the backtest's ``model`` column); default
+            ``"<build's __name__> (<mode>, refit <refit>)"``.
+
+    Raises:
+        ValueError: when made, a setting out of range or of the wrong kind: ``build`` or
+            ``transform`` not callable, ``fit_kwargs`` not ``None`` or a dict,
+            ``mode``/``refit`` not one of their choices, ``look_back``,
+            ``refit_every`` or ``fine_tune_epochs`` not a positive integer,
+            ``validation`` or ``seed`` not an integer >= 0, ``targets`` not distinct
+            positions or ``normalize`` not a bool (an ``ArgumentError`` naming it). At a
+            call: a history that is not real numbers with 1 to 3 axes or holds inf, a
+            ``targets`` position beyond the history's features, ``targets`` short of all
+            features in recursive mode with ``horizon > 1``, a ``build`` that returns no
+            Keras model, an uncompiled or stateful one or one with the wrong number of
+            outputs, ``validation`` leaving no training window, or a history too short
+            for one window (``ArgumentError``, each naming the argument at fault).
+            ``name`` and ``horizon`` are not checked; ``transform`` raises its own.
+        TypeError: ``compile_kwargs=`` (removed: compile the model ``build`` returns;
+            an ``ArgumentTypeError``).
+
+    >>> def build():  # called at the first forecast only
+    ...     raise AssertionError("not called yet")
+    >>> f = ModelForecaster(build, look_back=4, mode="direct", targets=0)
+    >>> f
+    ModelForecaster('build (direct, refit each)')
+    >>> f.model is None, f.forecasts_since_fit, f.targets, f.fit_kwargs
+    (True, 0, [0], {'verbose': 0})
     """
 
     @old_keywords(compile_kwargs=_COMPILE_THE_MODEL)
