@@ -96,8 +96,8 @@ def stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
     Returns:
         The ``keras.layers.RNN`` layers built with ``stateful=True``, in the order of
-        :func:`flat_layers`. A ``Bidirectional`` wrapper is not a ``keras.layers.RNN``,
-        so a stateful layer inside one is not listed.
+        :func:`flat_layers`; a ``Bidirectional`` wrapper of stateful layers gives its
+        forward and backward layers, in that order.
 
     Raises:
         Nothing of its own: ``model`` is not checked; an object without ``layers`` (a
@@ -109,8 +109,14 @@ def stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """
     import keras
 
+    def rnns(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+        if isinstance(layer, keras.layers.Bidirectional):
+            return [layer.forward_layer, layer.backward_layer]
+        return [layer]
+
     return [
-        layer
+        rnn
         for layer in flat_layers(model)
-        if isinstance(layer, keras.layers.RNN) and layer.stateful
+        for rnn in rnns(layer)
+        if isinstance(rnn, keras.layers.RNN) and rnn.stateful
     ]

@@ -85,6 +85,38 @@ def test_reset_reaches_nested_models():
     np.testing.assert_allclose(call(outer, seq), first, atol=1e-6)
 
 
+def test_a_stateful_bidirectional_layer_is_reset_saved_and_trained():
+    """Was: its forward and backward layers were not listed, so ``reset_states`` left
+    their states and ``fit_stateful`` carried them across groups and epochs."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input(batch_shape=(2, 3, 1))
+    both = keras.layers.Bidirectional(keras.layers.LSTM(4, stateful=True), name="bi")
+    model = keras.Model(inp, keras.layers.Dense(1)(both(inp)))
+    seq = data((2, 3, 1))
+    first = call(model, seq)
+    assert not np.allclose(call(model, seq), first, atol=1e-6)  # the states carried
+    assert stateful.reset_states(model) == 2  # the forward and the backward layer
+    np.testing.assert_allclose(call(model, seq), first, atol=1e-6)
+    snap = stateful.get_states(model)
+    assert len(snap) == 2 and [s.shape for s in snap[0]] == [(2, 4), (2, 4)]
+    nxt = call(model, seq)
+    stateful.set_states(model, snap)
+    np.testing.assert_allclose(call(model, seq), nxt, atol=1e-6)
+    # fit_stateful resets at every epoch: two one-epoch runs from the same weights and
+    # zero states give the loss of one another
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = data((4, 3, 1), seed=1), data((4, 1), seed=2)
+    weights = model.get_weights()
+    losses = []
+    for _ in range(2):
+        model.set_weights(weights)
+        call(model, seq)  # leaves states behind
+        losses.append(
+            stateful.fit_stateful(model, x, y, batch_size=2, epochs=1, verbose=0).history["loss"]
+        )
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
+
+
 def test_get_set_states_roundtrip(tmp_path):
     model = seeded_generator()
     seq = data((3, 5, 2))
