@@ -391,6 +391,19 @@ def test_forecaster_factory_errors() -> None:
         differencing(1, log=True)(np.zeros((1, 5, 1)))
     with pytest.raises(ValueError, match=r"`history` must be positive \(the walk runs on logs\)"):
         seasonal_random_walk_forecaster(2)(np.r_[1.0, -1.0, 2.0, 3.0], 2)
+    with pytest.raises(ValueError, match=r"Received: min -1\.0$"):  # not np.float64(-1.0)
+        seasonal_random_walk_forecaster(2)(np.r_[1.0, -1.0, 2.0, 3.0], 2)
+    # the AR's order is named as the caller wrote it, and ridge is checked when made
+    walk = seasonal_random_walk_forecaster(4, ar_order=3)
+    with pytest.raises(
+        ValueError, match=r"`ar_order` must be between 1 and 2 for a history of 10 "
+    ):
+        walk(np.exp(np.arange(10.0) / 10), 2)
+    assert walk(np.exp(np.arange(20.0) / 10), 2).shape == (2,)  # 15 differences: 3 <= 7
+    with pytest.raises(ValueError, match=r"`ridge` must be a finite number >= 0"):
+        seasonal_random_walk_forecaster(4, ar_order=1, ridge=-1.0)
+    with pytest.raises(ValueError, match=r"`ridge` must be a finite number"):
+        seasonal_random_walk_forecaster(4, ar_order=1, ridge="1")
 
 
 def test_score_tanks_scales_each_entity() -> None:

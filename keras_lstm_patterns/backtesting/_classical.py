@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import baselines
-from .._checks import check_int, fail, is_int
+from .._checks import check_int, check_real, fail, is_int
 from .._errors import ArgumentError
 from ..series import as_tanks, from_tanks
 from ._evaluation import Forecaster
@@ -65,7 +65,7 @@ def _columnwise(one: Callable[[np.ndarray, int], Any], name: str) -> Forecaster:
 def _positive(h: np.ndarray, why: str) -> np.ndarray:
     """``h`` itself, refused by name unless every known value is above 0 (for logs)."""
     if (h <= 0).any():
-        fail("history", f"positive {why}", None, shown=f"min {np.nanmin(h)!r}")
+        fail("history", f"positive {why}", None, shown=f"min {float(np.nanmin(h))!r}")
     return h
 
 
@@ -224,15 +224,17 @@ def seasonal_random_walk_forecaster(
             with 1 to 3 axes, or holds inf (naming ``history``); or, with the entity in
             ``err.entity``, a known value is not above 0 (naming ``history``),
             ``period`` is too long for the history, ``horizon`` is not a positive
-            integer, or with ``ar_order`` the history is too short for the AR or
-            ``ridge`` is not a finite number >= 0 (named ``order`` and ``ridge``, as
-            ``baselines.autoregression_rollout`` names them).
+            integer, or with ``ar_order`` the history is too short for the AR (naming
+            ``ar_order``). With ``ar_order``, ``ridge`` that is not a finite number
+            >= 0 is refused when the forecaster is made.
 
     >>> seasonal_random_walk_forecaster(2)(np.array([1.0, 2.0, 2.0, 4.0]), 2)
     array([4., 8.])
     """
     period = check_int("period", period)
     ar_order = None if ar_order is None else check_int("ar_order", ar_order)
+    if ar_order is not None and check_real("ridge", ridge) < 0:
+        fail("ridge", "a finite number >= 0", ridge)
 
     def one(h: np.ndarray, n: int) -> np.ndarray:
         _positive(h, "(the walk runs on logs)")
@@ -240,6 +242,13 @@ def seasonal_random_walk_forecaster(
         if ar_order is not None:
             logy = np.log(h)
             w = logy[period + 1 :] - logy[period:-1] - logy[1:-period] + logy[: -period - 1]
+            check_int(
+                "ar_order",
+                ar_order,
+                high=(len(w) - 1) // 2,
+                context=f" for a history of {len(h)} values with period {period} (an AR "
+                f"of order p reads 2p + 1 of its {len(w)} seasonal differences)",
+            )
             corrections = baselines.autoregression_rollout(w, ar_order, n, ridge=ridge)
         return baselines.seasonal_random_walk_rollout(h, n, period, corrections=corrections)
 
