@@ -382,6 +382,17 @@ def test_model_forecaster_errors(kwargs: dict, match: str) -> None:
         model_forecaster(**args)
 
 
+def test_differencing_inverse_starts_from_the_last_known_level() -> None:
+    """Was: a missing last step made every forecast of that column NaN."""
+    _, inverse = differencing((1,), scale=False)(np.array([[[1.0], [3.0], [np.nan]]]))
+    np.testing.assert_allclose(inverse(np.array([[[4.0], [5.0]]]))[0, :, 0], [7.0, 12.0])
+    _, inverse = differencing((2,), scale=False)(np.array([[[1.0], [2.0], [4.0], [np.nan]]]))
+    # the last two levels, filled: 4, 4; then +1, +1, +1
+    np.testing.assert_allclose(inverse(np.ones((1, 3, 1)))[0, :, 0], [5.0, 5.0, 6.0])
+    _, inverse = differencing((1,), scale=False)(np.full((1, 3, 1), np.nan))
+    assert np.isnan(inverse(np.ones((1, 2, 1)))).all()  # nothing known: nothing to start from
+
+
 def test_forecaster_factory_errors() -> None:
     with pytest.raises(ValueError, match=r"`period` must be a positive integer"):
         seasonal_naive_forecaster(0)

@@ -46,9 +46,10 @@ def differencing(lags: Sequence[int] = (1,), *, log: bool = False, scale: bool =
         A :data:`Transform`, ``transform(history) -> (z, inverse)``. ``history`` is
         ``(entities, time, features)``; ``z`` is float64, ``(entities, time - sum(lags),
         features)``; ``inverse`` maps a ``(entities, horizon, features)`` forecast of
-        ``z`` to float64 forecasts of the history's next ``horizon`` steps. A NaN among
-        the last values the inverse starts from (the last ``lag`` steps, at each stage)
-        makes forecasts of that entity and feature NaN.
+        ``z`` to float64 forecasts of the history's next ``horizon`` steps. It starts
+        from the last known values (a missing step among the last ``lag`` takes the
+        value before it, as the model's input window does); only a column with no
+        known value forecasts NaN.
 
     Raises:
         ValueError: an item of ``lags`` is not a positive integer (an ``ArgumentError``
@@ -87,7 +88,8 @@ def differencing(lags: Sequence[int] = (1,), *, log: bool = False, scale: bool =
         def inverse(zf: np.ndarray) -> np.ndarray:
             w = np.asarray(zf, dtype="float64") * sd
             for d, u in zip(reversed(lags), reversed(levels)):
-                ext = np.concatenate([u[:, -d:], np.empty_like(w)], axis=1)
+                # from the last known levels, as the model's input window is filled
+                ext = np.concatenate([_ffill_last(u)[:, -d:], np.empty_like(w)], axis=1)
                 for i in range(w.shape[1]):
                     ext[:, d + i] = ext[:, i] + w[:, i]
                 w = ext[:, d:]
