@@ -315,15 +315,15 @@ def layer_rows(model: keras.Model) -> list[tuple[str, str, str, str, int]]:
         more than once) is ``"?"``.
 
     Raises:
-        Nothing of its own: ``model`` is not checked (:func:`require_built` refuses
-            one without shapes). A ``Sequential`` model without ``keras.Input`` raises
-            Keras's ``AttributeError`` (with a recurrent layer) or ``ValueError``
-            (without), and an object that is not a model ``AttributeError``.
+        ValueError: a model whose shapes are not known yet, such as a ``Sequential``
+            model without ``keras.Input`` (an ``ArgumentError`` naming ``model``, from
+            :func:`require_built`).
 
     >>> from keras_lstm_patterns import many_to_one
     >>> layer_rows(many_to_one(5, 2, 8, outputs=1))[-1]
     ('dense', 'head', '(batch, units=8)', '(batch, outputs=1)', 9)
     """
+    require_built(model)
     name = pattern_of(model) if recurrent_layers(model) else None
     return _rows(model, PATTERNS[name] if name is not None else None)
 

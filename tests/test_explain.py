@@ -263,8 +263,13 @@ def test_explain_refuses_a_model_with_no_input_shape():
         r"Received: model 'sequential\w*' of type Sequential with no input shape",
     ):
         explain(unbuilt)
+    for unbuilt_one in (unbuilt, keras.Sequential([keras.layers.Dense(3)])):
+        with pytest.raises(ValueError, match=r"with no input shape") as err:
+            layer_rows(unbuilt_one)  # was Keras's AttributeError or ValueError
+        assert err.value.name == "model"
     unbuilt.build((None, 5, 2))  # the reference: once built it explains
     assert explain(unbuilt).startswith("many-to-one: 5 steps in")
+    assert layer_rows(unbuilt)[-1][0] == unbuilt.layers[-1].name
 
 
 def test_units_rule_uses_the_model_sizes():
