@@ -108,13 +108,17 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
-def check_real(name: str, value: Any, *, optional: bool = False) -> float | None:
-    """A finite real number (Python or numpy), not a bool; ``None`` if ``optional``."""
+def check_real(
+    name: str, value: Any, *, optional: bool = False, low: float | None = None
+) -> float | None:
+    """A finite real number (Python or numpy), not a bool, at least ``low`` when given;
+    ``None`` if ``optional``."""
     if value is None and optional:
         return None
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-    if not ok or not np.isfinite(float(value)):
-        fail(name, ("None or " if optional else "") + "a finite number", value)
+    if not ok or not np.isfinite(float(value)) or (low is not None and float(value) < low):
+        rule = ("None or " if optional else "") + "a finite number"
+        fail(name, rule + (f" >= {low:g}" if low is not None else ""), value)
     return float(value)
 
 

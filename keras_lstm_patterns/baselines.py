@@ -6,13 +6,20 @@ One-step-ahead forecasts use the true past (as a model fed look-back windows doe
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ._checks import STEPS_RENAMED, as_array, check_finite, check_int, fail, old_keywords
+from ._checks import (
+    STEPS_RENAMED,
+    as_array,
+    check_finite,
+    check_int,
+    check_real,
+    fail,
+    old_keywords,
+)
 from .windows import look_back
 
 __all__ = [
@@ -120,11 +127,9 @@ def roc_auc(normal_scores: Any, anomaly_scores: Any) -> float:
 
 def _scores(name: str, scores: Any) -> np.ndarray:
     """One score per sample: 1-D, non-empty, finite, as float64."""
-    arr = as_array(name, scores, error=TypeError)
-    if arr.ndim != 1 or arr.size == 0:
+    arr = _values(name, scores)
+    if arr.size == 0:
         fail(name, "1-D and non-empty, one score per sample", shown=f"{name} of shape {arr.shape}")
-    arr = arr.astype("float64")
-    check_finite(name, arr)
     return arr
 
 
@@ -347,9 +352,7 @@ def autoregression_rollout(
     h = _values("history", history)
     order = check_int("order", order, high=(len(h) - 1) // 2)
     horizon = check_int("horizon", horizon, high=MAX_HORIZON)
-    real = isinstance(ridge, numbers.Real) and not isinstance(ridge, bool | np.bool_)
-    if not (real and np.isfinite(ridge) and ridge >= 0):
-        fail("ridge", "a finite number >= 0", ridge)
+    ridge = check_real("ridge", ridge, low=0)
     lags, target = look_back(h, order)  # (windows, order, 1), (windows, 1)
     a = np.c_[lags[:, :, 0], np.ones(len(lags))]
     penalty = float(ridge) * np.diag([1.0] * order + [0.0])

@@ -298,9 +298,8 @@ def _load_model(path: Path) -> Any:
     import keras
 
     try:
-        with _user_file():
-            return keras.saving.load_model(path, compile=False)
-    except Exception as err:  # Keras raises many kinds for a file it cannot read
+        return keras.saving.load_model(path, compile=False)
+    except Exception as err:  # Keras raises many kinds (OSError too) for a file it cannot read
         if _raised_in_package(err):  # the package's own layers failed (a nested
             raise  # PatternModel is called while Keras rebuilds the model): a bug
         reason = " ".join(str(err).split())[:300] or type(err).__name__

@@ -415,6 +415,8 @@ def test_forecaster_factory_errors() -> None:
         seasonal_random_walk_forecaster(4, ar_order=1, ridge=-1.0)
     with pytest.raises(ValueError, match=r"`ridge` must be a finite number"):
         seasonal_random_walk_forecaster(4, ar_order=1, ridge="1")
+    with pytest.raises(ValueError, match=r"`ridge` must be a finite number >= 0"):
+        autoregression_forecaster(2, ridge=float("nan"))  # when made, not at the first call
 
 
 def test_score_tanks_scales_each_entity() -> None:

@@ -178,13 +178,15 @@ def autoregression_forecaster(order: int, *, ridge: float = 0.0) -> Forecaster:
         ValueError: ``order`` is not a positive integer (an ``ArgumentError`` naming
             it). At a call: the history is not real numbers with 1 to 3 axes, or holds
             inf (naming ``history``); or, with the entity in ``err.entity``, ``order``
-            is too large for the history, ``ridge`` is not a finite number >= 0 (checked
-            only then) or ``horizon`` is not a positive integer (naming them).
+            is too large for the history or ``horizon`` is not a positive integer
+            (naming them). ``ridge`` that is not a finite number >= 0 is refused when
+            the forecaster is made.
 
     >>> autoregression_forecaster(1)(2.0 ** np.arange(6), 2).round(6)
     array([ 64., 128.])
     """
     order = check_int("order", order)
+    ridge = check_real("ridge", ridge, low=0)
     return _columnwise(
         lambda h, n: baselines.autoregression_rollout(h, order, n, ridge=ridge), f"AR({order})"
     )
@@ -233,8 +235,8 @@ def seasonal_random_walk_forecaster(
     """
     period = check_int("period", period)
     ar_order = None if ar_order is None else check_int("ar_order", ar_order)
-    if ar_order is not None and check_real("ridge", ridge) < 0:
-        fail("ridge", "a finite number >= 0", ridge)
+    if ar_order is not None:
+        ridge = check_real("ridge", ridge, low=0)
 
     def one(h: np.ndarray, n: int) -> np.ndarray:
         _positive(h, "(the walk runs on logs)")
